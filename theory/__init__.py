@@ -1,0 +1,16 @@
+"""What the mathematics predicts: pure functions in float64, no training, no plotting.
+
+Submodules (imported lazily): ``plrf`` (power-law random features, Paquette et al. 2024),
+``random_features`` (Maloney-Roberts-Sully, Bahri et al., Bordelon-Atanasov-Pehlevan),
+``superposition`` (Liu, Liu & Gore 2025), ``lottery`` (Liu & Tegmark 2023).
+"""
+
+import importlib
+
+__all__ = ["lottery", "plrf", "random_features", "superposition"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
