@@ -14,11 +14,12 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# Single-threaded OpenBLAS: scipy's L-BFGS-B is 10-20x slower with threaded OpenBLAS (scipy#22438).
 test: install  ## the default (fast) test suite, as CI runs it
-	$(BIN)/python -m pytest
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest
 
 test-slow: install  ## long statistical and figure-scale checks
-	$(BIN)/python -m pytest -m slow
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -m slow
 
 demo: install  ## the main job: quick PLRF phase diagram, measured vs predicted exponents + figure
 	$(BIN)/solvable phase-diagram plrf --quick --out results/phase-diagram-plrf-quick
