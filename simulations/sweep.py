@@ -210,7 +210,14 @@ def _compiled_batch_fn(build, static: Mapping[str, Any], name: str, mesh_devices
 
 
 def _mesh_sharding(devices: Sequence[jax.Device]) -> NamedSharding:
-    mesh = jax.make_mesh((len(devices),), ("batch",), devices=list(devices))
+    # Auto axis: XLA propagates the batch sharding through the model code, so model authors never
+    # annotate shardings (explicit-mode meshes would demand out_sharding on every scatter).
+    mesh = jax.make_mesh(
+        (len(devices),),
+        ("batch",),
+        devices=list(devices),
+        axis_types=(jax.sharding.AxisType.Auto,),
+    )
     return NamedSharding(mesh, P("batch"))
 
 
