@@ -86,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``solvable`` console script."""
     args = _parser().parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # XLA already spreads a batched chunk over the cores; a threaded OpenBLAS under it (LAPACK eigh,
+    # scipy's L-BFGS-B) oversubscribes them and runs 10-100x slower. Must precede numpy's import.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     start = time.perf_counter()
 
     if args.verb == "figure":
