@@ -1,0 +1,310 @@
+"""Theory of the superposition toy model (Liu, Liu & Gore, arXiv 2505.10465), in float64.
+
+Model and symbols (THEORY.md §3; the simulator is :mod:`simulations.superposition`):
+
+* ``n`` features ``x_i = u_i s_i`` with ``u_i ~ Bernoulli(p_i)`` and ``s_i ~ U(0, 2)``, so
+  ``<s> = 1`` and ``<s^2> = 4/3``. The frequencies ``p_i`` (``i = 1..n``, most frequent first) sum
+  to the activation density ``E`` (``density``; ``E = 1`` in the paper's main runs).
+* Width ``m``: hidden vector ``h = W^T x`` in ``R^m`` with ``W`` of shape ``(n, m)`` (row ``W_i`` is
+  feature ``i``'s representation), output ``y = ReLU(W h + b)`` in ``R^n``.
+* Loss ``L = E ||y - x||^2``: summed over the ``n`` features, averaged over samples (no 1/2).
+* Exponent convention: ``L ∝ m^(-alpha_m)``; ``alpha_m`` is positive when the loss falls.
+
+Weak superposition (paper §3/§4): the ``k`` most frequent features are represented exactly, the
+others are ignored and their outputs set to the best constant (``b_i = <x_i>``), so each costs
+its variance ``Var(x_i) = <s^2> p_i - <s>^2 p_i^2`` and ``L_weak(k) = sum_{i>k} Var(x_i)``. With
+``k = m`` and ``p_i ∝ i^(-alpha)`` (``alpha > 1``, ``n >> m``) this gives ``alpha_m = alpha - 1``.
+
+Strong superposition: all ``n`` rows are represented with norm ~1 and the loss is set by the
+interference of overlapping rows, i.e. squared overlaps of ``n`` nearly-random unit vectors in
+``R^m``, whose mean is ``1/m``; hence ``alpha_m ≈ 1`` robustly, and up to ``2(alpha - 1)`` for
+strongly skewed frequencies: ``alpha_m ≈ max(1, 2(alpha - 1))`` (paper §5, heuristic).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "LAWS",
+    "S_MEAN",
+    "S_SECOND_MOMENT",
+    "feature_variances",
+    "finite_n_weak_exponent",
+    "frequencies",
+    "model_exponent",
+    "predicted_phi1",
+    "random_overlap_moments",
+    "weak_loss",
+    "weak_loss_from_frequencies",
+    "welch_bound",
+]
+
+S_MEAN = 1.0
+"""``<s>`` for ``s ~ U(0, 2)``."""
+S_SECOND_MOMENT = 4.0 / 3.0
+"""``<s^2>`` for ``s ~ U(0, 2)``."""
+
+LAWS = ("power", "exponential", "linear")
+"""Frequency laws: ``p_i ∝ i^(-alpha)``, ``p_i ∝ exp(-i/scale)``, ``p_i ∝ n - i`` (i = 1..n)."""
+
+_REGIMES = ("weak", "strong")
+
+
+def _check_int(name: str, value, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_float(name: str, value, *, low: float | None = None, strict: bool = False) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if low is not None and (x <= low if strict else x < low):
+        op = ">" if strict else ">="
+        raise ValueError(f"{name} must be {op} {low}, got {x}")
+    return x
+
+
+def frequencies(
+    n_features: int,
+    alpha: float = 1.0,
+    *,
+    law: str = "power",
+    density: float = 1.0,
+    scale: float = 400.0,
+) -> np.ndarray:
+    """Feature frequencies ``p_i`` (i = 1..n, most frequent first), normalised to ``sum p = E``.
+
+    Liu, Liu & Gore (2025), §3 (power law) and §5 (exponential and linear laws):
+    ``power``: ``p_i ∝ i^(-alpha)``; ``exponential``: ``p_i ∝ exp(-i/scale)`` (the paper uses
+    ``scale = 400``); ``linear``: ``p_i ∝ n - i`` (so ``p_n = 0``). ``alpha`` is used by the power
+    law only.
+
+    Args:
+        n_features: ``n >= 2``.
+        alpha: power-law exponent, ``>= 0``.
+        law: one of :data:`LAWS`.
+        density: activation density ``E = sum_i p_i > 0``.
+        scale: decay length of the exponential law, ``> 0``.
+
+    Returns:
+        float64 array of shape ``(n_features,)``.
+
+    Raises:
+        ValueError: bad parameters, or a normalised frequency above 1 (not a probability).
+    """
+    n = _check_int("n_features", n_features, 2)
+    alpha = _check_float("alpha", alpha, low=0.0)
+    density = _check_float("density", density, low=0.0, strict=True)
+    scale = _check_float("scale", scale, low=0.0, strict=True)
+    i = np.arange(1, n + 1, dtype=np.float64)
+    if law == "power":
+        q = i**-alpha
+    elif law == "exponential":
+        q = np.exp(-(i - 1.0) / scale)  # shift: same law after normalisation, no underflow at i=1
+    elif law == "linear":
+        q = n - i
+    else:
+        raise ValueError(f"law must be one of {LAWS}, got {law!r}")
+    p = density * q / q.sum()
+    if p[0] > 1.0:
+        raise ValueError(
+            f"density={density} gives a largest frequency p_1 = {p[0]:.4g} > 1 for law={law!r}; "
+            "lower the density"
+        )
+    return p
+
+
+def feature_variances(p: Sequence[float] | np.ndarray) -> np.ndarray:
+    """``Var(x_i) = <s^2> p_i - <s>^2 p_i^2``: the loss of an ignored feature (optimal bias).
+
+    Args:
+        p: frequencies in ``[0, 1]``, shape ``(n,)``.
+
+    Returns:
+        float64 array of shape ``(n,)``.
+    """
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim != 1 or p.size == 0:
+        raise ValueError(f"p must be a non-empty 1-D array, got shape {p.shape}")
+    if not np.all(np.isfinite(p)) or p.min() < 0.0 or p.max() > 1.0:
+        raise ValueError(f"p must lie in [0, 1], got range [{p.min()}, {p.max()}]")
+    return S_SECOND_MOMENT * p - S_MEAN**2 * p**2
+
+
+def weak_loss_from_frequencies(p: Sequence[float] | np.ndarray, k: int) -> float:
+    """Weak-superposition loss ``sum_{i>k} (<s^2> p_i - <s>^2 p_i^2)``, ``k`` features represented.
+
+    Liu, Liu & Gore (2025), §4 (weak superposition): the first ``k`` features (in the order of
+    ``p``; pass it sorted, most frequent first) are represented without interference and cost
+    nothing, every other feature costs its variance.
+
+    Args:
+        p: frequencies, shape ``(n,)``, in ``[0, 1]``.
+        k: number of represented features, ``0 <= k <= n``.
+
+    Returns:
+        The loss (float).
+    """
+    var = feature_variances(p)
+    k = _check_int("k", k, 0)
+    if k > var.size:
+        raise ValueError(f"k must be <= n = {var.size}, got {k}")
+    return float(np.sum(var[k:]))
+
+
+def weak_loss(
+    n_features: int,
+    width: int | Sequence[int] | np.ndarray,
+    alpha: float,
+    density: float = 1.0,
+    *,
+    law: str = "power",
+    k: int | Sequence[int] | np.ndarray | None = None,
+    scale: float = 400.0,
+) -> float | np.ndarray:
+    """Weak-superposition loss at width ``m``: ``sum_{i>k} Var(x_i)`` with ``k = m`` by default.
+
+    Liu, Liu & Gore (2025), §4. THEORY.md §3 check values (``n = 1000``, ``E = 1``, power law):
+    ``weak_loss(1000, 10, 1.0) = 0.8099``, ``weak_loss(1000, 100, 1.0) = 0.4092``.
+
+    Args:
+        n_features: ``n``.
+        width: ``m`` (an integer or an array of integers, each ``1 <= m <= n``).
+        alpha: exponent of the power law (ignored by the other laws).
+        density: ``E``.
+        law, scale: frequency law and exponential decay length, see :func:`frequencies`.
+        k: represented features, if not ``m`` (e.g. the measured ``phi_1/2 * n``); same shape as
+            ``width`` or a scalar.
+
+    Returns:
+        A float for scalar ``width`` (and ``k``), else a float64 array of ``width``'s shape.
+    """
+    p = frequencies(n_features, alpha, law=law, density=density, scale=scale)
+    widths = np.asarray(width)
+    if widths.dtype.kind not in "iu":
+        raise TypeError(f"width must be integer(s), got {width!r}")
+    if widths.size == 0 or widths.min() < 1 or widths.max() > n_features:
+        raise ValueError(f"width must lie in [1, n_features={n_features}], got {width!r}")
+    ks = widths if k is None else np.broadcast_to(np.asarray(k), widths.shape)
+    if ks.dtype.kind not in "iu" or ks.min() < 0 or ks.max() > n_features:
+        raise ValueError(f"k must be integer(s) in [0, n_features={n_features}], got {k!r}")
+    var = feature_variances(p)
+    tail = np.concatenate([np.cumsum(var[::-1])[::-1], [0.0]])  # tail[j] = sum_{i>=j} var[i]
+    out = tail[ks]
+    return float(out) if out.ndim == 0 else out
+
+
+def model_exponent(alpha: float | np.ndarray, regime: str) -> float | np.ndarray:
+    """Predicted ``alpha_m`` (``L ∝ m^(-alpha_m)``) in the ``n >> m`` limit.
+
+    Liu, Liu & Gore (2025): weak superposition ``alpha_m = alpha - 1`` (§4, valid for
+    ``alpha > 1``; for ``alpha <= 1`` the weak loss does not decay as a power law of ``m``, and the
+    value returned, ``<= 0``, only says so); strong superposition ``max(1, 2(alpha - 1))`` (§5,
+    heuristic combining the ``1/m`` interference law with the skewed-frequency limit).
+
+    Args:
+        alpha: frequency exponent(s), ``>= 0``.
+        regime: ``"weak"`` or ``"strong"``.
+    """
+    if regime not in _REGIMES:
+        raise ValueError(f"regime must be one of {_REGIMES}, got {regime!r}")
+    a = np.asarray(alpha, dtype=np.float64)
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}")
+    out = a - 1.0 if regime == "weak" else np.maximum(1.0, 2.0 * (a - 1.0))
+    return float(out) if out.ndim == 0 else out
+
+
+def finite_n_weak_exponent(
+    n_features: int,
+    widths: Sequence[int] | np.ndarray,
+    alpha: float,
+    density: float = 1.0,
+    *,
+    law: str = "power",
+    scale: float = 400.0,
+) -> float:
+    """Slope ``-d log L_weak / d log m`` fitted (least squares in log-log) to the exact sum.
+
+    The finite-``n`` counterpart of ``alpha - 1`` that a weak-regime simulation over the same
+    widths should reproduce. THEORY.md §3: ``n = 1000``, ``E = 1``,
+    ``widths = (10, 15, 25, 39, 63, 100)`` give 0.294 (alpha = 1), 0.434 (1.25), 0.606 (1.5),
+    0.804 (1.75), 1.020 (2).
+
+    Args:
+        n_features: ``n``.
+        widths: at least two distinct widths in ``[1, n - 1]`` (the loss vanishes at ``m = n``).
+        alpha, density, law, scale: see :func:`frequencies`.
+    """
+    w = np.asarray(widths)
+    if w.ndim != 1 or w.dtype.kind not in "iu" or np.unique(w).size < 2:
+        raise ValueError(f"widths must be >= 2 distinct integers, got {widths!r}")
+    if w.min() < 1 or w.max() >= n_features:
+        raise ValueError(
+            f"widths must lie in [1, n_features - 1 = {n_features - 1}], got {widths!r}"
+        )
+    losses = weak_loss(n_features, w, alpha, density, law=law, scale=scale)
+    if np.any(losses <= 0):
+        raise ValueError(
+            "weak loss is zero at some width (features with p = 0); cannot fit a slope"
+        )
+    slope = np.polyfit(np.log(w.astype(np.float64)), np.log(losses), 1)[0]
+    return float(-slope)
+
+
+def random_overlap_moments(m: int | np.ndarray) -> tuple:
+    """Mean and variance of ``(u . v)^2`` for independent uniform unit vectors in ``R^m``.
+
+    ``(u . v)^2 ~ Beta(1/2, (m-1)/2)``: mean ``1/m``, variance ``2(m-1) / (m^2 (m+2))``
+    (Liu, Liu & Gore 2025, §5: the interference behind ``L ∝ 1/m``).
+
+    Args:
+        m: dimension(s), integers ``>= 1``.
+
+    Returns:
+        ``(mean, variance)``, floats or float64 arrays of ``m``'s shape.
+    """
+    ms = np.asarray(m)
+    if ms.dtype.kind not in "iu" or ms.size == 0 or ms.min() < 1:
+        raise ValueError(f"m must be integer(s) >= 1, got {m!r}")
+    mf = ms.astype(np.float64)
+    mean = 1.0 / mf
+    var = 2.0 * (mf - 1.0) / (mf**2 * (mf + 2.0))
+    if mean.ndim == 0:
+        return float(mean), float(var)
+    return mean, var
+
+
+def welch_bound(n: int, m: int) -> float:
+    """Welch bound: ``n`` unit vectors in ``R^m`` have mean squared overlap ``>= (n-m)/(m(n-1))``.
+
+    The mean is over ordered pairs ``i != j``; it follows from ``||U U^T||_F^2 >= n^2/m``
+    (Welch 1974), so it bounds the largest squared overlap too. Zero when ``n <= m``.
+    """
+    n = _check_int("n", n, 2)
+    m = _check_int("m", m, 1)
+    return max(0.0, (n - m) / (m * (n - 1)))
+
+
+def predicted_phi1(n_features: int, width: int | np.ndarray) -> float | np.ndarray:
+    """Predicted fraction of rows with ``||W_i|| > 1`` in strong superposition: ``min(1, m^2/2n)``.
+
+    THEORY.md §3 (Liu, Liu & Gore 2025, strong-superposition row-norm statistics).
+    """
+    n = _check_int("n_features", n_features, 1)
+    ms = np.asarray(width)
+    if ms.dtype.kind not in "iu" or ms.size == 0 or ms.min() < 1:
+        raise ValueError(f"width must be integer(s) >= 1, got {width!r}")
+    out = np.minimum(1.0, ms.astype(np.float64) ** 2 / (2.0 * n))
+    return float(out) if out.ndim == 0 else out
