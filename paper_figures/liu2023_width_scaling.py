@@ -19,18 +19,16 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     tag = "quick" if quick else "full"
     if quick:
-        widths, seeds = (4, 16), 4
-        recipes = [(lot.Recipe(adam_steps=1000), widths), (lot.QUICK_RECIPE, widths)]
+        widths = (4, 16)
+        recipes = [(lot.Recipe(adam_steps=1000), 4, widths), (lot.QUICK_RECIPE, 4, widths)]
         relu_recipe, relu_widths, relu_seeds = lot.Recipe(adam_steps=2000), (4, 16), 4
     else:
-        widths, seeds = lot.FULL_CONFIG.silu_widths, 32
-        recipes = [(r, w or widths) for r, _, w in lot.FULL_CONFIG.silu_recipes]
-        relu_recipe, relu_widths = lot.RELU_RECIPE, lot.FULL_CONFIG.relu_widths
-        relu_seeds = lot.FULL_CONFIG.relu_seeds
+        cfg = lot.FULL_CONFIG
+        recipes = [(r, s, w or cfg.silu_widths) for r, s, w in cfg.silu_recipes]
+        relu_recipe, relu_widths, relu_seeds = cfg.relu_recipe, cfg.relu_widths, cfg.relu_seeds
     store = out_dir / f"liu2023_width_scaling-{tag}-sweep"
     tables = []
-    for recipe, ws in recipes:
-        n_seeds = seeds if (quick or recipe == lot.QUICK_RECIPE) else 16
+    for recipe, n_seeds, ws in recipes:
         res = lot.train(ws, recipe=recipe, seeds=n_seeds, store=store / f"silu-{recipe.label}")
         tables.append(lot.width_table(res, recipe))
     res = lot.train(

@@ -1029,7 +1029,7 @@ DEFAULT = CompareConfig(
     res_sizes=_geom(32, 512),
     var_latent=1024,
     var_small=32,
-    var_sizes=_geom(256, 8192, 2.0),
+    var_sizes=_geom(256, 4096, 2.0),
     var_seeds=64,
     seeds=16,
     gf_latent=4096,
@@ -1248,12 +1248,15 @@ def _compare_figure(curves: dict, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     keys = [k for k in curves if k[1] not in ("e_t", "frontier")]
     tags = sorted({k[0] for k in curves})
+    short = {"variance exponent in T": "variance-limited in T",
+             "variance exponent in N": "variance-limited in N"}  # fmt: skip
     n_cols = 4
     fig, axes = plt.subplots(
-        len(tags), n_cols + 2, figsize=(3.2 * (n_cols + 2), 3.0 * len(tags)), squeeze=False
+        len(tags), n_cols + 2, figsize=(3.3 * (n_cols + 2), 3.2 * len(tags)), squeeze=False
     )
     for i, tag in enumerate(tags):
         row_keys = [k for k in keys if k[0] == tag]
@@ -1261,17 +1264,19 @@ def _compare_figure(curves: dict, path: Path) -> Path:
             c, ax = curves[key], axes[i, j]
             mean = np.nanmean(c["sim"], axis=0)
             err = np.nanstd(c["sim"], axis=0) / math.sqrt(c["sim"].shape[0])
-            ax.errorbar(c["x"], mean, err, fmt="o", ms=3, label="simulation")
+            ax.errorbar(c["x"], mean, 2 * err, fmt="o", ms=3, label="simulation (± 2 s.e.)")
             ax.plot(c["x"], c["theory"], "-", label="theory (same sizes)")
-            ax.set(xscale="log", yscale="log", title=f"{tag}: {key[1]}", xlabel="swept size")
+            ax.set(xscale="log", yscale="log", xlabel="swept size")
+            ax.set_title(f"{tag}: {short.get(key[1], key[1])}", fontsize=9)
             ax.text(0.05, 0.05, f"fit {c['fit'].exponent:.3f}", transform=ax.transAxes)
         ax = axes[i, n_cols]
         c = curves[(tag, "e_t")]
         for s in range(len(c["sizes"])):
             line = ax.plot(c["x"], np.nanmean(c["sim"][:, s], axis=0), "o", ms=2)[0]
             ax.plot(c["x"], c["theory"][s], "-", color=line.get_color(), lw=0.8)
-        ax.set(xscale="log", yscale="log", title=f"{tag}: flow, N = {list(c['sizes'])[::4]}...",
-               xlabel="t")  # fmt: skip
+        ax.set(xscale="log", yscale="log", xlabel="t")
+        sizes = c["sizes"]
+        ax.set_title(f"{tag}: flow, N = {sizes[0]}..{sizes[-1]}", fontsize=9)
         ax = axes[i, n_cols + 1]
         c = curves[(tag, "frontier")]
         for s in range(len(c["sizes"])):
@@ -1279,8 +1284,12 @@ def _compare_figure(curves: dict, path: Path) -> Path:
         fr = c["theory_frontier"]
         ok = fr.interior
         ax.plot(fr.budgets[ok], fr.optimal_loss[ok], "k-", lw=2, label="theory frontier")
-        ax.set(xscale="log", yscale="log", title=f"{tag}: compute C = N t", xlabel="C")
+        ax.set(xscale="log", yscale="log", xlabel="C = N t")
+        ax.set_title(f"{tag}: compute-optimal frontier", fontsize=9)
         ax.legend(fontsize=7)
+    for ax in axes.flat:
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

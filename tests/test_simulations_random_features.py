@@ -154,11 +154,6 @@ def test_nonlinear_features_run_and_learn():
     signal = np.sum(rft.target_power(64, 2.0))
     assert np.isfinite(r["test_loss"]).all()
     assert (r["test_loss"] < 0.5 * signal).all()
-    r = rfs.simulate_ridge(
-        64, [32], [64], b=2.0, a=2.0, features="tanh", n_test=256, ridge=0.1, seeds=2,
-        name="test-tanh",
-    )  # fmt: skip
-    assert np.isfinite(r["test_loss"]).all()
 
 
 # --------------------------------------------------------------------------------------------
@@ -169,7 +164,7 @@ def test_nonlinear_features_run_and_learn():
 @pytest.mark.parametrize("n_samples", [30, math.inf])
 def test_gradient_descent_scan_matches_eigenbasis(n_samples):
     # explicit steps in a lax.scan vs the same iteration evaluated in the eigenbasis
-    static = dict(n_latent=40, n_features=12, n_samples=n_samples, max_steps=300, n_checkpoints=6)
+    static = dict(n_latent=40, n_features=12, n_samples=n_samples, max_steps=300, n_checkpoints=4)
     params = dict(b=1.5, a=2.0, noise=1e-2, learning_rate=0.3)
     out = {}
     with jax.enable_x64(True):
