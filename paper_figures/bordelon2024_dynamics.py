@@ -15,25 +15,15 @@ smaller T); lines are the theory's test (solid) and train (dashed) curves.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 
 import numpy as np
 
+from paper_figures._cache import cached_npz
+
 DESCRIPTION = "BAP: loss vs time for several N, the compute-optimal frontier, train-test gap"
 
 _B = _A = 2.0
-
-
-def _cached(path: Path, config: dict, compute) -> dict:
-    key = json.dumps(config, sort_keys=True)
-    if path.exists():
-        with np.load(path) as z:
-            if "config" in z.files and str(z["config"]) == key:
-                return {k: z[k] for k in z.files if k != "config"}
-    data = compute()
-    np.savez(path, config=key, **data)
-    return data
 
 
 def main(out_dir: Path, quick: bool = False) -> list[Path]:
@@ -84,7 +74,7 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
                    reuse_train_th=np.array(train_th))  # fmt: skip
         return out
 
-    d = _cached(out_dir / f"{stem}.npz", config, compute)
+    d = cached_npz(out_dir / f"{stem}.npz", config, compute)
     times, sizes = d["times"], d["sizes"]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), constrained_layout=True)
 

@@ -10,27 +10,17 @@ min(N, T) ≥ M, the plateau at the noise floor σ²/(1 − M/max(N, T)).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from paper_figures._cache import cached_npz
+
 DESCRIPTION = "MRS: loss vs N at fixed T and vs T at fixed N (peak at N = T, plateau at M)"
 
 _ALPHA = 1.0
 _NOISE = 1e-6
-
-
-def _cached(path: Path, config: dict, compute) -> dict:
-    key = json.dumps(config, sort_keys=True)
-    if path.exists():
-        with np.load(path) as z:
-            if "config" in z.files and str(z["config"]) == key:
-                return {k: z[k] for k in z.files if k != "config"}
-    data = compute()
-    np.savez(path, config=key, **data)
-    return data
 
 
 def _compute(m: int, fixed: tuple[int, ...], sizes: np.ndarray, seeds: int) -> dict:
@@ -70,7 +60,7 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
     assert not set(sizes.tolist()) & set(fixed)
     config = dict(m=m, fixed=fixed, sizes=sizes.tolist(), seeds=seeds, alpha=_ALPHA, noise=_NOISE)
     stem = "maloney2022_loss_vs_size"
-    data = _cached(out_dir / f"{stem}.npz", config, lambda: _compute(m, fixed, sizes, seeds))
+    data = cached_npz(out_dir / f"{stem}.npz", config, lambda: _compute(m, fixed, sizes, seeds))
 
     lam = rft.latent_spectrum(m, 1 + _ALPHA)
     v2 = rft.target_power(m, 1 + _ALPHA)

@@ -10,27 +10,17 @@ lines: :func:`theory.random_features.ridge_loss`.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 from scipy import optimize
 
+from paper_figures._cache import cached_npz
+
 DESCRIPTION = "MRS: loss vs ridge (optimum at equiparameterization N = T) and the peak it removes"
 
 _ALPHA = 1.0
-
-
-def _cached(path: Path, config: dict, compute) -> dict:
-    key = json.dumps(config, sort_keys=True)
-    if path.exists():
-        with np.load(path) as z:
-            if "config" in z.files and str(z["config"]) == key:
-                return {k: z[k] for k in z.files if k != "config"}
-    data = compute()
-    np.savez(path, config=key, **data)
-    return data
 
 
 def _optimal_ridge(lam, v2, n, t, noise) -> float:
@@ -93,7 +83,7 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
         out["ridgeless"], out["tuned"] = vals[: ns_sweep.size], vals[ns_sweep.size :]
         return out
 
-    data = _cached(out_dir / f"{stem}.npz", config, compute)
+    data = cached_npz(out_dir / f"{stem}.npz", config, compute)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
     ax = axes[0]

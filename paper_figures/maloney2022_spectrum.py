@@ -11,26 +11,16 @@ as k approaches N is the finite feature count (N features give N eigenvalues).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
+from paper_figures._cache import cached_npz
+
 DESCRIPTION = "MRS: linear vs ReLU/tanh feature spectra (nonlinear features extend the power law)"
 
 _B = 1.5
-
-
-def _cached(path: Path, config: dict, compute) -> dict:
-    key = json.dumps(config, sort_keys=True)
-    if path.exists():
-        with np.load(path) as z:
-            if "config" in z.files and str(z["config"]) == key:
-                return {k: z[k] for k in z.files if k != "config"}
-    data = compute()
-    np.savez(path, config=key, **data)
-    return data
 
 
 def main(out_dir: Path, quick: bool = False) -> list[Path]:
@@ -53,7 +43,7 @@ def main(out_dir: Path, quick: bool = False) -> list[Path]:
             out[kind] = rfs.simulate_spectrum(m, n, t, b=_B, features=kind)[0]
         return out
 
-    data = _cached(out_dir / f"{stem}.npz", config, compute)
+    data = cached_npz(out_dir / f"{stem}.npz", config, compute)
     k = np.arange(1, n + 1)
     fig, ax = plt.subplots(figsize=(6.5, 4.8), constrained_layout=True)
     for kind, c in (("linear", "C0"), ("relu", "C1"), ("tanh", "C2")):
