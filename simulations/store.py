@@ -1,5 +1,7 @@
 """Labelled sweep results on disk: one netCDF file per chunk, written atomically, resumable.
 
+Engine layer 3: imports ``grid`` and ``results``, never ``sweep``.
+
 Layout of a store directory::
 
     manifest.json              the grid, base seed, sweep name, config, versions and git SHA
@@ -26,7 +28,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from simulations.sweep import Experiment, Grid, SweepResult, _group_dataset, _output_dims
+from simulations.grid import Experiment, Grid
+from simulations.results import SweepResult, group_dataset, output_dims
 
 __all__ = ["SweepStore", "open_sweep", "provenance"]
 
@@ -144,7 +147,7 @@ class SweepStore:
         gdir = self._group_dir(group)
         gdir.mkdir(exist_ok=True)
         data_vars = {
-            k: (("row", *_output_dims(experiment.dims, k, v)), v) for k, v in outputs.items()
+            k: (("row", *output_dims(experiment.dims, k, v)), v) for k, v in outputs.items()
         }
         data_vars["finite"] = (("row",), finite)
         coords = {"row": np.asarray(rows, dtype=np.int64)}
@@ -224,7 +227,7 @@ def open_sweep(path: str | os.PathLike) -> SweepResult:
         done, outputs, finite = loaded
         dims = {k: tuple(v.dims[1:]) for k, v in rows_ds.data_vars.items() if k != "finite"}
         coords = {k: v.values for k, v in rows_ds.coords.items() if k != "row"}
-        ds = _group_dataset(grid, static, dims, coords, outputs, finite, done)
+        ds = group_dataset(grid, static, dims, coords, outputs, finite, done)
         ds.attrs.update(store.attrs)
         ds.attrs["complete"] = bool(manifest.get("complete", False))
         groups.append(ds)

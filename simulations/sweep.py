@@ -1,5 +1,7 @@
 """The sweep engine: grid -> static-shape groups -> fixed-size chunks -> jit(vmap(run)) -> store.
 
+Top layer of the engine (``grid`` → ``results`` → ``store`` → ``sweep``).
+
 Every model of the library plugs in through one small interface, :class:`Experiment`:
 
 * ``build(static) -> Experiment`` is called once per *static group* (one combination of the
@@ -21,21 +23,20 @@ device it lands on, on the chunk size, or on the other points of the grid.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import itertools
-import json
 import math
 import time
-import zlib
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import xarray as xr
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
+
+from simulations.grid import Experiment, Grid, RunFn, canonical, config_key
+from simulations.results import SweepResult, group_dataset, mask_diverged
+from simulations.store import SweepStore
 
 __all__ = [
     "Experiment",
@@ -46,136 +47,6 @@ __all__ = [
     "run_sweep",
     "trace_count",
 ]
-
-RunFn = Callable[[jax.Array, Mapping[str, jax.Array]], Mapping[str, jax.Array]]
-
-
-class Experiment(NamedTuple):
-    """What ``build(static)`` returns for one static-shape group.
-
-    Attributes:
-        run: ``run(key, params) -> {name: array}``. ``key`` is a typed PRNG key (shape ``()``),
-            ``params`` maps every swept parameter name to a scalar array (float32, or float64 when
-            ``x64``). Output shapes must depend on the static parameters only.
-        dims: output name -> names of its dimensions beyond ``(point, seed)``; outputs not listed
-            are scalars per run.
-        coords: coordinate values for those dimensions (optional per dimension). Coordinates that
-            vary per run (e.g. the step count of checkpoint ``k``) should be outputs instead.
-        x64: trace and execute under ``jax.enable_x64(True)`` (theory-grade float64 runs).
-    """
-
-    run: RunFn
-    dims: Mapping[str, tuple[str, ...]] = {}
-    coords: Mapping[str, Any] = {}
-    x64: bool = False
-
-
-def _as_tuple(values: Any) -> tuple:
-    if isinstance(values, (str, bytes)) or np.ndim(values) == 0:
-        return (values,)
-    return tuple(np.asarray(values).tolist()) if isinstance(values, np.ndarray) else tuple(values)
-
-
-@dataclasses.dataclass(frozen=True)
-class Grid:
-    """A sweep grid: static-shape combinations x points of swept values x seeds.
-
-    Build with :meth:`product` (outer product of swept values) or :meth:`zipped` (aligned
-    arrays, one entry per point). Static parameters always form an outer product.
-
-    Attributes:
-        static: name -> tuple of values (shape-defining: one compilation per combination).
-        points: name -> float64 array of shape ``(n_points,)`` (traced hyperparameters).
-        seeds: number of seeds per (static combination, point); seed indices are ``0..seeds-1``.
-    """
-
-    static: Mapping[str, tuple]
-    points: Mapping[str, np.ndarray]
-    seeds: int = 1
-
-    def __post_init__(self):
-        if not isinstance(self.seeds, (int, np.integer)) or self.seeds < 1:
-            raise ValueError(f"seeds must be an integer >= 1, got {self.seeds!r}")
-        lengths = {len(v) for v in self.points.values()}
-        if len(lengths) > 1:
-            raise ValueError(f"swept point arrays must have equal lengths, got {sorted(lengths)}")
-        if self.points and lengths.pop() == 0:
-            raise ValueError("swept point arrays must be non-empty")
-        for name, values in self.static.items():
-            if len(values) == 0:
-                raise ValueError(f"static parameter {name!r} has no values")
-        overlap = set(self.static) & set(self.points)
-        if overlap:
-            raise ValueError(f"parameters {sorted(overlap)} are both static and swept")
-
-    @classmethod
-    def product(
-        cls,
-        static: Mapping[str, Any] | None = None,
-        swept: Mapping[str, Any] | None = None,
-        seeds: int = 1,
-    ) -> Grid:
-        """Outer product of every swept parameter's values (last name varies fastest)."""
-        static = {k: _as_tuple(v) for k, v in (static or {}).items()}
-        swept = {k: _as_tuple(v) for k, v in (swept or {}).items()}
-        names = list(swept)
-        combos = list(itertools.product(*(swept[n] for n in names)))
-        points = {
-            n: np.array([c[i] for c in combos], dtype=np.float64) for i, n in enumerate(names)
-        }
-        return cls(static=static, points=points, seeds=seeds)
-
-    @classmethod
-    def zipped(
-        cls,
-        static: Mapping[str, Any] | None = None,
-        points: Mapping[str, Any] | None = None,
-        seeds: int = 1,
-    ) -> Grid:
-        """Points given as aligned 1-D arrays (e.g. a list of (alpha, beta) pairs)."""
-        static = {k: _as_tuple(v) for k, v in (static or {}).items()}
-        pts = {k: np.atleast_1d(np.asarray(v, dtype=np.float64)) for k, v in (points or {}).items()}
-        return cls(static=static, points=pts, seeds=seeds)
-
-    @property
-    def n_points(self) -> int:
-        return len(next(iter(self.points.values()))) if self.points else 1
-
-    def static_combinations(self) -> list[dict[str, Any]]:
-        names = list(self.static)
-        return [dict(zip(names, c)) for c in itertools.product(*(self.static[n] for n in names))]
-
-    def point(self, i: int) -> dict[str, float]:
-        return {k: float(v[i]) for k, v in self.points.items()}
-
-    def to_json(self) -> dict:
-        return {
-            "static": {k: list(v) for k, v in self.static.items()},
-            "points": {k: [float(x) for x in v] for k, v in self.points.items()},
-            "seeds": int(self.seeds),
-        }
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value)
-    return value
-
-
-def config_key(
-    base_key: jax.Array, static: Mapping[str, Any], point: Mapping[str, float]
-) -> jax.Array:
-    """The per-configuration key: ``fold_in(base_key, crc32(canonical JSON of the config))``.
-
-    Integer-valued floats and ints hash alike only when typed alike, so keep a parameter's type
-    stable across sweeps that should share random numbers.
-    """
-    config = {k: _canonical(v) for k, v in sorted({**static, **point}.items())}
-    digest = zlib.crc32(json.dumps(config, sort_keys=True).encode()) & 0x7FFFFFFF
-    return jax.random.fold_in(base_key, digest)
-
 
 # --- tracing counters (tests use them to guard against recompiles) -----------------------------
 _TRACES: dict[str, int] = {}
@@ -199,7 +70,7 @@ _COMPILED: dict[tuple, Callable] = {}
 
 def _compiled_batch_fn(build, static: Mapping[str, Any], name: str, mesh_devices: int):
     """``jit(vmap(run))`` for one static group, cached so reruns of a sweep do not recompile."""
-    cache_key = (build, tuple(sorted((k, _canonical(v)) for k, v in static.items())), name)
+    cache_key = (build, tuple(sorted((k, canonical(v)) for k, v in static.items())), name)
     if cache_key not in _COMPILED:
         experiment = build(dict(static))
         if not isinstance(experiment, Experiment):
@@ -229,96 +100,6 @@ def _row_finite(outputs: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
         ):
             ok &= np.isfinite(value.reshape(n_rows, -1)).all(axis=1)
     return ok
-
-
-@dataclasses.dataclass
-class SweepResult:
-    """Results of a sweep: one :class:`xarray.Dataset` per static group.
-
-    Each dataset has dimensions ``(point, seed, ...)``; the swept parameters are coordinates along
-    ``point``, the static parameters are scalar coordinates and attributes, and the boolean data
-    variable ``finite`` flags runs whose outputs were all finite (diverged runs are kept on disk,
-    but :func:`mask_diverged` and the fitting code leave them out).
-    """
-
-    grid: Grid
-    groups: list[xr.Dataset]
-    name: str = "sweep"
-
-    def combined(self, dim: str | None = None) -> xr.Dataset:
-        """Concatenate the groups along the (single) static parameter, or ``dim`` if given.
-
-        Requires every group to have the same output shapes.
-        """
-        if len(self.groups) == 1:
-            return self.groups[0]
-        names = list(self.grid.static)
-        if dim is None:
-            if len(names) != 1:
-                raise ValueError(
-                    f"several static parameters {names}: pass dim= or use .groups directly"
-                )
-            dim = names[0]
-        return xr.concat(self.groups, dim=dim)
-
-    def group(self, **static) -> xr.Dataset:
-        """The dataset of the static group with the given static values."""
-        for ds in self.groups:
-            if all(
-                _canonical(ds.attrs.get(f"static.{k}")) == _canonical(v) for k, v in static.items()
-            ):
-                return ds
-        raise KeyError(f"no group with static values {static}")
-
-
-def mask_diverged(ds: xr.Dataset) -> xr.Dataset:
-    """Set every floating output of runs flagged non-finite to NaN (so they are never averaged)."""
-    if "finite" not in ds:
-        return ds
-    out = ds.copy()
-    for name, var in ds.data_vars.items():
-        if name != "finite" and np.issubdtype(var.dtype, np.floating):
-            out[name] = var.where(ds["finite"])
-    return out
-
-
-def _output_dims(dims: Mapping[str, tuple[str, ...]], name: str, value: np.ndarray) -> tuple:
-    extra = tuple(dims.get(name, ()))
-    if len(extra) != value.ndim - 1:
-        extra = tuple(f"{name}_dim{i}" for i in range(value.ndim - 1))
-    return extra
-
-
-def _group_dataset(
-    grid: Grid,
-    static: Mapping[str, Any],
-    dims: Mapping[str, tuple[str, ...]],
-    extra_coords: Mapping[str, Any],
-    outputs: Mapping[str, np.ndarray],
-    finite: np.ndarray,
-    done: np.ndarray,
-) -> xr.Dataset:
-    n_points, n_seeds = grid.n_points, grid.seeds
-    data_vars = {}
-    for name, value in outputs.items():
-        extra = _output_dims(dims, name, value)
-        data_vars[name] = (
-            ("point", "seed", *extra),
-            value.reshape(n_points, n_seeds, *value.shape[1:]),
-        )
-    data_vars["finite"] = (("point", "seed"), finite.reshape(n_points, n_seeds))
-    data_vars["complete"] = (("point", "seed"), done.reshape(n_points, n_seeds))
-    coords: dict[str, Any] = {"point": np.arange(n_points), "seed": np.arange(n_seeds)}
-    for k, v in grid.points.items():
-        coords[k] = ("point", np.asarray(v))
-    for k, v in static.items():
-        coords[k] = v
-    for k, v in extra_coords.items():
-        coords[k] = np.asarray(v)
-    ds = xr.Dataset(data_vars, coords=coords)
-    for k, v in static.items():
-        ds.attrs[f"static.{k}"] = v
-    return ds
 
 
 def run_sweep(
@@ -352,8 +133,6 @@ def run_sweep(
     Returns:
         A :class:`SweepResult` with one dataset per static group.
     """
-    from simulations import store as _store  # local: store imports this module's types
-
     if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
         raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
     devices = list(devices) if devices is not None else jax.devices()
@@ -364,7 +143,7 @@ def run_sweep(
 
     combos = grid.static_combinations()
     n_rows = grid.n_points * grid.seeds
-    sweep_store = _store.SweepStore(store, name, grid, base_seed, config) if store else None
+    sweep_store = SweepStore(store, name, grid, base_seed, config) if store else None
 
     bar = None
     if progress:
@@ -425,7 +204,7 @@ def run_sweep(
                     if not ok.all():
                         bar.set_postfix(diverged=int((~finite[done]).sum()))
         groups.append(
-            _group_dataset(grid, static, experiment.dims, experiment.coords, outputs, finite, done)
+            group_dataset(grid, static, experiment.dims, experiment.coords, outputs, finite, done)
         )
         if sweep_store:
             groups[-1].attrs.update(sweep_store.attrs)

@@ -1,0 +1,106 @@
+"""Sweep results as labelled :class:`xarray.Dataset` groups (engine layer 2: imports ``grid``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from simulations.grid import Grid, canonical
+
+__all__ = ["SweepResult", "group_dataset", "mask_diverged", "output_dims"]
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """Results of a sweep: one :class:`xarray.Dataset` per static group.
+
+    Each dataset has dimensions ``(point, seed, ...)``; the swept parameters are coordinates along
+    ``point``, the static parameters are scalar coordinates and attributes, and the boolean data
+    variable ``finite`` flags runs whose outputs were all finite (diverged runs are kept on disk,
+    but :func:`mask_diverged` and the fitting code leave them out).
+    """
+
+    grid: Grid
+    groups: list[xr.Dataset]
+    name: str = "sweep"
+
+    def combined(self, dim: str | None = None) -> xr.Dataset:
+        """Concatenate the groups along the (single) static parameter, or ``dim`` if given.
+
+        Requires every group to have the same output shapes.
+        """
+        if len(self.groups) == 1:
+            return self.groups[0]
+        names = list(self.grid.static)
+        if dim is None:
+            if len(names) != 1:
+                raise ValueError(
+                    f"several static parameters {names}: pass dim= or use .groups directly"
+                )
+            dim = names[0]
+        return xr.concat(self.groups, dim=dim)
+
+    def group(self, **static) -> xr.Dataset:
+        """The dataset of the static group with the given static values."""
+        for ds in self.groups:
+            if all(
+                canonical(ds.attrs.get(f"static.{k}")) == canonical(v) for k, v in static.items()
+            ):
+                return ds
+        raise KeyError(f"no group with static values {static}")
+
+
+def mask_diverged(ds: xr.Dataset) -> xr.Dataset:
+    """Set every floating output of runs flagged non-finite to NaN (so they are never averaged)."""
+    if "finite" not in ds:
+        return ds
+    out = ds.copy()
+    for name, var in ds.data_vars.items():
+        if name != "finite" and np.issubdtype(var.dtype, np.floating):
+            out[name] = var.where(ds["finite"])
+    return out
+
+
+def output_dims(dims: Mapping[str, tuple[str, ...]], name: str, value: np.ndarray) -> tuple:
+    """Names of the dimensions of output ``name`` beyond the run axis."""
+    extra = tuple(dims.get(name, ()))
+    if len(extra) != value.ndim - 1:
+        extra = tuple(f"{name}_dim{i}" for i in range(value.ndim - 1))
+    return extra
+
+
+def group_dataset(
+    grid: Grid,
+    static: Mapping[str, Any],
+    dims: Mapping[str, tuple[str, ...]],
+    extra_coords: Mapping[str, Any],
+    outputs: Mapping[str, np.ndarray],
+    finite: np.ndarray,
+    done: np.ndarray,
+) -> xr.Dataset:
+    """One static group's outputs as a Dataset with dimensions ``(point, seed, ...)``."""
+    n_points, n_seeds = grid.n_points, grid.seeds
+    data_vars = {}
+    for name, value in outputs.items():
+        extra = output_dims(dims, name, value)
+        data_vars[name] = (
+            ("point", "seed", *extra),
+            value.reshape(n_points, n_seeds, *value.shape[1:]),
+        )
+    data_vars["finite"] = (("point", "seed"), finite.reshape(n_points, n_seeds))
+    data_vars["complete"] = (("point", "seed"), done.reshape(n_points, n_seeds))
+    coords: dict[str, Any] = {"point": np.arange(n_points), "seed": np.arange(n_seeds)}
+    for k, v in grid.points.items():
+        coords[k] = ("point", np.asarray(v))
+    for k, v in static.items():
+        coords[k] = v
+    for k, v in extra_coords.items():
+        coords[k] = np.asarray(v)
+    ds = xr.Dataset(data_vars, coords=coords)
+    for k, v in static.items():
+        ds.attrs[f"static.{k}"] = v
+    return ds
