@@ -24,9 +24,10 @@ test-slow: install  ## long statistical and figure-scale checks
 demo: install  ## the main job: quick PLRF phase diagram, measured vs predicted exponents + figure
 	$(BIN)/solvable phase-diagram plrf --quick --out results/phase-diagram-plrf-quick
 
-lint: install
+lint: install  ## ruff (code and notebooks) + import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

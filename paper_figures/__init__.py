@@ -1,6 +1,8 @@
-"""One module per paper figure: compute -> cached data -> plot.
+"""Paper figures, one module each: ``paper_figures/<model>/<author><year>_<slug>.py``.
 
-Each module defines ``DESCRIPTION`` (one line) and ``main(out_dir, quick=False) -> list[Path]``.
-``solvable figure --list`` lists them; ``solvable figure NAME`` runs one (NAME is the module name
-with ``_`` replaced by ``-``).
+Each module defines ``DESCRIPTION`` (one line), ``config(preset) -> dict`` (everything that
+determines the data, JSON-serialisable), ``compute(cfg)`` (runs the simulations; returns
+picklable data) and ``plot(data, out_dir) -> list[Path]`` (matplotlib only). ``solvable figure
+NAME`` (NAME = module name with ``_`` → ``-``) computes through :mod:`paper_figures.cache`, so
+re-plotting reuses the data of the same config and package version and traces nothing.
 """

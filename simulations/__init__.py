@@ -1,22 +1,35 @@
 """What the models do: JAX simulators, the sweep engine, the store, fits and comparisons.
 
-Submodules (imported lazily): ``sweep`` (grid -> chunks -> jit(vmap) over devices), ``store``
-(labelled results on disk, resumable), ``fit`` (exponents with confidence intervals), ``compare``
-(measured vs predicted tables), and one simulator per model: ``plrf``, ``random_features``,
-``superposition``, ``lottery``.
+The engine (imported in this order, no cycle): ``grid`` (grids, experiments, keys) → ``results``
+(labelled datasets) → ``store`` (resumable results on disk) → ``sweep`` (chunks → jit(vmap) over
+devices); ``steps`` (log-spaced checkpoints, size ladders). Analysis that knows no model: ``fit``
+(exponents with confidence intervals), ``compare`` (measured vs predicted tables). Command
+configs: ``options``; the ``solvable`` command: ``cli``.
+
+One package per model, each with the layers ``model`` → ``experiment`` → ``analysis`` →
+``plots`` → ``commands``: ``plrf``, ``random_features``, ``superposition``, ``lottery``.
+Submodules are imported lazily: ``from simulations import plrf`` costs only what it uses.
 """
 
 import importlib
+from importlib import metadata
 
-__version__ = "0.1.0"
+try:
+    __version__ = metadata.version("solvable-scaling")
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "compare",
     "fit",
+    "grid",
     "lottery",
     "open_sweep",
+    "options",
     "plrf",
     "random_features",
+    "results",
+    "steps",
     "store",
     "superposition",
     "sweep",

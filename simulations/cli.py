@@ -1,127 +1,253 @@
-"""The ``solvable`` command.
+"""The ``solvable`` command: models and figures are discovered, not registered.
 
-Verbs (every model has ``compare``; ``phase-diagram`` and ``run`` where they make sense)::
+* A model is a package ``simulations/<pkg>/`` with a ``commands.py``; its CLI name is ``<pkg>``
+  with ``_`` → ``-``. Its verbs are the public functions of ``commands.py``, each
+  ``verb(config: SomeConfig, out: Path, *, progress: bool = True)``; the CLI name of a verb is the
+  function name with ``_`` → ``-`` (``phase_diagram`` → ``phase-diagram``).
+* A figure is a module ``paper_figures/<model>/<author><year>_<slug>.py`` with ``DESCRIPTION``,
+  ``config(preset)``, ``compute(cfg)`` and ``plot(data, out_dir)``; its name is the module name
+  with ``_`` → ``-``.
 
-    solvable phase-diagram MODEL [--quick] [--out DIR]   sweep a phase plane, measured vs predicted
-    solvable compare MODEL [--quick] [--out DIR]         measured vs predicted table + figures
-    solvable run MODEL [model options]                   one configuration, sim beside theory
-    solvable figure NAME [--quick] [--out DIR]           reproduce one paper figure
-    solvable figure --list                               list the figures
+Usage::
 
-Each model's module in :mod:`simulations` provides the work (``compare_command``,
-``phase_diagram_command``, ``run_command``); this file only parses and dispatches, importing the
-model lazily so ``solvable --help`` is instant.
+    solvable VERB MODEL [--preset quick|default|paper] [--quick] [--config FILE] [--out DIR]
+                        [--CONFIG-FIELD VALUE ...]
+    solvable figure NAME [--preset P] [--quick] [--out DIR] [--cache-dir DIR] [--refresh]
+    solvable figure --list
+
+Every config field is an option (``solvable VERB MODEL --help`` lists them with their help);
+``--config FILE`` reads field values from TOML or from the ``config.json`` that every run writes
+beside its results, so ``solvable VERB MODEL --config results/.../config.json`` repeats a run.
+Discovery reads the source files without importing them, so ``solvable --help`` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import inspect
+import json
 import os
-import pkgutil
 import sys
 import time
+import typing
 from pathlib import Path
 
-MODELS = {
-    "plrf": "simulations.plrf_commands",
-    "random-features": "simulations.random_features",
-    "superposition": "simulations.superposition",
-    "lottery": "simulations.lottery",
-}
+_ROOT = Path(__file__).resolve().parent
+_FIGURES_ROOT = _ROOT.parent / "paper_figures"
+_PRESETS = ("quick", "default", "paper")  # = simulations.options.PRESETS (kept import-free here)
 
 
-def _model_module(model: str):
-    if model not in MODELS:
-        raise SystemExit(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
-    return importlib.import_module(MODELS[model])
+def _module_docline(node) -> str:
+    doc = ast.get_docstring(node) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def _figure_modules() -> dict[str, str]:
-    import paper_figures
-
-    names = {}
-    for info in pkgutil.iter_modules(paper_figures.__path__):
-        if not info.name.startswith("_"):
-            names[info.name.replace("_", "-")] = f"paper_figures.{info.name}"
-    return dict(sorted(names.items()))
-
-
-def _default_out(*parts: str) -> Path:
-    return Path("results") / "-".join(parts)
-
-
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--quick", action="store_true", help="small sizes: minutes on 2 CPU cores")
-    p.add_argument("--out", type=Path, default=None, help="output directory (default: results/...)")
+def discover_models() -> dict[str, dict[str, str]]:
+    """``{model CLI name: {verb CLI name: one-line help}}`` from ``simulations/*/commands.py``."""
+    models: dict[str, dict[str, str]] = {}
+    for path in sorted(_ROOT.glob("*/commands.py")):
+        tree = ast.parse(path.read_text())
+        verbs = {
+            node.name.replace("_", "-"): _module_docline(node)
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+        }
+        if verbs:
+            models[path.parent.name.replace("_", "-")] = verbs
+    return models
 
 
-def _parser() -> argparse.ArgumentParser:
+def discover_figures() -> dict[str, tuple[str, str]]:
+    """``{figure name: (module, DESCRIPTION)}`` from ``paper_figures/<model>/*.py``."""
+    figures: dict[str, tuple[str, str]] = {}
+    for path in sorted(_FIGURES_ROOT.glob("*/*.py")):
+        if path.name.startswith("_") or path.parent.name.startswith("_"):
+            continue
+        description = ""
+        for node in ast.parse(path.read_text()).body:
+            if (
+                isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "DESCRIPTION" for t in node.targets)
+                and isinstance(node.value, ast.Constant)
+            ):
+                description = str(node.value.value)
+        module = f"paper_figures.{path.parent.name}.{path.stem}"
+        figures[path.stem.replace("_", "-")] = (module, description)
+    return dict(sorted(figures.items()))
+
+
+def _verb_function(model: str, verb: str):
+    module = importlib.import_module(f"simulations.{model.replace('-', '_')}.commands")
+    return getattr(module, verb.replace("-", "_"))
+
+
+def _config_class(fn):
+    params = list(inspect.signature(fn).parameters)
+    hints = typing.get_type_hints(fn)
+    if not params or params[0] not in hints:
+        raise TypeError(f"{fn.__qualname__}: first parameter must be annotated with its config")
+    return hints[params[0]]
+
+
+def _add_preset_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--preset",
+        choices=_PRESETS,
+        default=None,
+        help="sizes and budgets: quick (minutes on 2 CPU cores), default, paper (the paper's)",
+    )
+    p.add_argument("--quick", action="store_true", help="alias of --preset quick")
+    p.add_argument("--out", type=Path, default=None, help="output directory (default: results/…)")
+
+
+def _top_parser(models, figures) -> argparse.ArgumentParser:
+    verbs: dict[str, list[str]] = {}
+    helps: dict[str, str] = {}
+    for model, vs in models.items():
+        for verb, line in vs.items():
+            verbs.setdefault(verb, []).append(model)
+            helps.setdefault(verb, line)
     parser = argparse.ArgumentParser(
         prog="solvable",
         description="Simulate solvable models of neural scaling laws and compare with theory.",
+        epilog="Run 'solvable VERB MODEL --help' for a command's options.",
     )
-    sub = parser.add_subparsers(dest="verb", required=True)
-
-    p = sub.add_parser("phase-diagram", help="sweep a phase plane: measured vs predicted")
-    p.add_argument("model", help="plrf | superposition")
-    _add_common(p)
-
-    p = sub.add_parser("compare", help="measured vs predicted table (comparison.csv) + figures")
-    p.add_argument("model", help=" | ".join(MODELS))
-    _add_common(p)
-
-    p = sub.add_parser("run", help="one configuration: simulation beside theory")
-    p.add_argument("model", help=" | ".join(MODELS))
-    p.add_argument("args", nargs=argparse.REMAINDER, help="model options (see: run MODEL -h)")
-
-    p = sub.add_parser("figure", help="reproduce a paper figure")
-    p.add_argument("name", nargs="?", help="figure name (see --list)")
-    p.add_argument("--list", action="store_true", help="list the figures")
-    _add_common(p)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for verb in sorted(verbs):
+        sub.add_parser(verb, help=f"{helps[verb]} [{' | '.join(verbs[verb])}]")
+    sub.add_parser("figure", help=f"reproduce a paper figure ({len(figures)} figures)")
     return parser
+
+
+def _verbs(models) -> list[str]:
+    return sorted({verb for vs in models.values() for verb in vs})
+
+
+def _figure_parser(figures) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="solvable figure", description="Reproduce a paper figure.")
+    p.add_argument("name", nargs="?", help="figure name (see --list)")
+    p.add_argument("--list", action="store_true", help=f"list the {len(figures)} figures")
+    _add_preset_options(p)
+    p.add_argument("--cache-dir", type=Path, default=None, help="figure-data cache directory")
+    p.add_argument("--refresh", action="store_true", help="recompute even if cached")
+    return p
+
+
+def _verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
+    from simulations import options
+
+    fn_doc = f"solvable {verb} {model}"
+    p = argparse.ArgumentParser(prog=fn_doc, description=(cls.__doc__ or "").split("\n")[0])
+    _add_preset_options(p)
+    p.add_argument("--config", type=Path, default=None, help="TOML or config.json of field values")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    options.add_config_options(p, cls)
+    return p
+
+
+def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
+    if model is None or model not in models:
+        choices = sorted(m for m, vs in models.items() if verb in vs)
+        what = "missing model" if model is None else f"unknown model {model!r}"
+        raise SystemExit(f"solvable {verb}: {what}; choose one of: {', '.join(choices)}")
+    if verb not in models[model]:
+        have = ", ".join(sorted(models[model]))
+        raise SystemExit(f"solvable: model {model!r} has no {verb!r} command (it has: {have})")
+    from simulations import options
+
+    fn = _verb_function(model, verb)
+    cls = _config_class(fn)
+    parser = _verb_parser(verb, model, cls)
+    args = parser.parse_args(argv)
+    preset = "quick" if args.quick and args.preset is None else (args.preset or "default")
+    if args.quick and args.preset not in (None, "quick"):
+        parser.error(f"--quick contradicts --preset {args.preset}")
+    try:
+        cfg = options.resolve_config(cls, preset, args.config, options.cli_overrides(args))
+    except (ValueError, TypeError) as err:
+        parser.error(str(err))
+    suffix = "" if preset == "default" else f"-{preset}"
+    out = args.out or Path("results") / f"{verb}-{model}{suffix}"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"--out: cannot create {str(out)!r}: {err.strerror}")
+    record = {
+        "model": model,
+        "verb": verb,
+        "preset": preset,
+        "config_class": f"{cls.__module__}.{cls.__qualname__}",
+        "config": options.config_to_dict(cfg),
+        "version": _version(),
+    }
+    (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+    fn(cfg, out, progress=not args.no_progress)
+    print(f"results in {out}/")
+    return 0
+
+
+def _version() -> str:
+    from simulations import __version__
+
+    return __version__
+
+
+def _run_figure(args, figures) -> int:
+    if args.list or not args.name:
+        width = max((len(n) for n in figures), default=0)
+        for name, (_, description) in figures.items():
+            print(f"{name:<{width}}  {description}")
+        return 0
+    if args.name not in figures:
+        raise SystemExit(f"unknown figure {args.name!r}; see: solvable figure --list")
+    if args.quick and args.preset not in (None, "quick"):
+        raise SystemExit(f"solvable figure: --quick contradicts --preset {args.preset}")
+    preset = "quick" if args.quick else (args.preset or "default")
+    suffix = "" if preset == "default" else f"-{preset}"
+    out = args.out or Path("results") / f"figures{suffix}"
+    out.mkdir(parents=True, exist_ok=True)
+    from paper_figures import cache
+
+    module = importlib.import_module(figures[args.name][0])
+    for path in cache.render(module, preset, out, cache_dir=args.cache_dir, refresh=args.refresh):
+        print(f"wrote {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``solvable`` console script."""
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     # XLA already spreads a batched chunk over the cores; a threaded OpenBLAS under it (LAPACK eigh,
     # scipy's L-BFGS-B) oversubscribes them and runs 10-100x slower. Must precede numpy's import.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    models, figures = discover_models(), discover_figures()
+    parser = _top_parser(models, figures)
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"solvable-scaling {_version()}")
+        return 0
+    verb, rest = argv[0], argv[1:]
     start = time.perf_counter()
-
-    if args.verb == "figure":
-        figures = _figure_modules()
-        if args.list or not args.name:
-            width = max((len(n) for n in figures), default=0)
-            for name, module in figures.items():
-                desc = getattr(importlib.import_module(module), "DESCRIPTION", "")
-                print(f"{name:<{width}}  {desc}")
+    if verb == "figure":
+        code = _run_figure(_figure_parser(figures).parse_args(rest), figures)
+    elif any(verb in vs for vs in models.values()):
+        model = rest[0] if rest and not rest[0].startswith("-") else None
+        rest = rest[1:] if model is not None else rest
+        if model is None and any(a in ("-h", "--help") for a in rest):
+            choices = sorted(m for m, vs in models.items() if verb in vs)
+            print(f"usage: solvable {verb} MODEL [options]; MODEL: {' | '.join(choices)}")
             return 0
-        if args.name not in figures:
-            raise SystemExit(f"unknown figure {args.name!r}; see: solvable figure --list")
-        out = args.out or _default_out("figures", args.name)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = importlib.import_module(figures[args.name]).main(out, quick=args.quick)
-        for path in paths or []:
-            print(f"wrote {path}")
-    elif args.verb == "run":
-        module = _model_module(args.model)
-        if not hasattr(module, "run_command"):
-            raise SystemExit(f"model {args.model!r} has no 'run' command")
-        return int(module.run_command(list(args.args)) or 0)
+        code = _run_verb(verb, model, rest, models)
     else:
-        module = _model_module(args.model)
-        attr = "phase_diagram_command" if args.verb == "phase-diagram" else "compare_command"
-        if not hasattr(module, attr):
-            raise SystemExit(f"model {args.model!r} has no '{args.verb}' command")
-        out = args.out or _default_out(args.verb, args.model + ("-quick" if args.quick else ""))
-        out.mkdir(parents=True, exist_ok=True)
-        getattr(module, attr)(out, quick=args.quick)
-        print(f"results in {out}/")
+        parser.error(f"unknown verb {verb!r}; choose one of: {', '.join(_verbs(models))}, figure")
     print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    return 0
+    return code
 
 
 if __name__ == "__main__":
