@@ -148,8 +148,9 @@ class ComparisonRow:
         return hash(_record_key(self))
 
     def __repr__(self) -> str:
-        parts = [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in
-                 self.params.items()]  # fmt: skip
+        parts = [
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in self.params.items()
+        ]
         parts += [f"phase={self.phase!r}", f"quantity={self.quantity!r}"]
         parts += [f"{c}={getattr(self, c):.6g}" for c in _FLOAT_COLUMNS]
         parts += [f"{k}={v!r}" for k, v in self.extras.items()]
@@ -208,8 +209,11 @@ class ComparisonRow:
         """Row from a flat mapping holding ``param_names``, the core columns (``ci_low`` and
         ``ci_high`` may be absent) and extras (every other key)."""
         param_names = _check_names("param_names", param_names)
-        missing = [c for c in (*param_names, "phase", "quantity", "predicted", "measured")
-                   if c not in record]  # fmt: skip
+        missing = [
+            c
+            for c in (*param_names, "phase", "quantity", "predicted", "measured")
+            if c not in record
+        ]
         if missing:
             raise ValueError(f"record is missing columns {missing}: {dict(record)!r}")
         known = set(param_names) | set(CORE_COLUMNS)
@@ -435,8 +439,18 @@ def format_comparison_table(
         raise ValueError(f"precision must be an integer >= 0, got {precision!r}")
     rows = _as_rows(rows, param_names)
     pn, en = _resolve_names(rows, param_names, extra_names)
-    header = [*pn, "phase", "quantity", "predicted", "measured", "ci_low", "ci_high",
-              "meas-pred", "out", *en]  # fmt: skip
+    header = [
+        *pn,
+        "phase",
+        "quantity",
+        "predicted",
+        "measured",
+        "ci_low",
+        "ci_high",
+        "meas-pred",
+        "out",
+        *en,
+    ]
     numeric = {*pn, "predicted", "measured", "ci_low", "ci_high", "meas-pred"}
     body = []
     for r in rows:
@@ -447,8 +461,9 @@ def format_comparison_table(
         cells += [_fmt_num(r.deviation, precision), flag]
         cells += [r.extras.get(k, "") for k in en]
         body.append(cells)
-    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h)
-              for i, h in enumerate(header)]  # fmt: skip
+    widths = [
+        max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)
+    ]
 
     def line(cells):
         out = []

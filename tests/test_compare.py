@@ -26,8 +26,18 @@ def test_csv_round_trip_and_column_order(tmp_path):
     path = compare.write_comparison_csv(rows, tmp_path / "sub" / "t.csv", ["alpha", "beta"])
     with path.open() as fh:
         header = next(csv.reader(fh))
-    assert header == ["alpha", "beta", "phase", "quantity", "predicted", "measured", "ci_low",
-                      "ci_high", "recipe", "note"]  # fmt: skip
+    assert header == [
+        "alpha",
+        "beta",
+        "phase",
+        "quantity",
+        "predicted",
+        "measured",
+        "ci_low",
+        "ci_high",
+        "recipe",
+        "note",
+    ]
     back = compare.read_comparison_csv(path)
     assert back == rows  # NaN intervals and full float precision survive
     assert back[0].predicted == 1 / 3
@@ -133,8 +143,20 @@ def test_from_fit_uses_exponent_interval_and_window():
 def test_format_table_shows_values_deviation_and_markers():
     text = compare.format_comparison_table(_rows(), ["alpha", "beta"])
     lines = text.splitlines()
-    expected = ["alpha", "beta", "phase", "quantity", "predicted", "measured", "ci_low",
-                "ci_high", "meas-pred", "out", "recipe", "note"]  # fmt: skip
+    expected = [
+        "alpha",
+        "beta",
+        "phase",
+        "quantity",
+        "predicted",
+        "measured",
+        "ci_low",
+        "ci_high",
+        "meas-pred",
+        "out",
+        "recipe",
+        "note",
+    ]
     assert lines[0].split() == expected
     assert set(lines[1]) <= {"-", " "}
     row_xi, row_eta, row_iii = lines[2:5]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from simulations import fit
+from simulations import fit, frontier
 
 # --------------------------------------------------------------------------------------------
 # power laws
@@ -294,8 +294,9 @@ def test_fit_chinchilla_bootstrap_intervals():
 
 
 def test_chinchilla_compute_optimal_matches_numerical_minimum():
-    f = fit.ChinchillaFit(**HOFFMANN, objective=0.0, n_points=0, n_dropped=0, n_starts=0,
-                          n_boot=0, huber_delta=1e-3)  # fmt: skip
+    f = fit.ChinchillaFit(
+        **HOFFMANN, objective=0.0, n_points=0, n_dropped=0, n_starts=0, n_boot=0, huber_delta=1e-3
+    )
     C = np.array([1e20, 5.76e23])
     N_opt, D_opt = fit.chinchilla_compute_optimal(f, C)
     np.testing.assert_allclose(6 * N_opt * D_opt, C, rtol=1e-12)
@@ -480,15 +481,13 @@ def test_fixed_grid_interpolator_matches_general_path():
     t = np.logspace(0, 3, 31)
     _, compute, loss = _isoflop_data(np.arange(8, 16), t)
     lb = np.log(np.geomspace(30.0, 1e4, 25))
-    interp = fit._FixedGridInterpolator(compute, lb)
+    interp = frontier.FixedGridInterpolator(compute, lb)
     noisy = loss * np.exp(0.01 * rng.standard_normal(loss.shape))
     np.testing.assert_allclose(
-        interp(noisy), fit._interp_curves(fit._curves(compute, noisy), lb), rtol=1e-13
+        interp(noisy), frontier.interpolate_envelope(compute, noisy, lb), rtol=1e-13
     )
     noisy[3, 5] = np.nan  # the general path bridges the gap; the fast path must defer to it
-    np.testing.assert_array_equal(
-        interp(noisy), fit._interp_curves(fit._curves(compute, noisy), lb)
-    )
+    np.testing.assert_array_equal(interp(noisy), frontier.interpolate_envelope(compute, noisy, lb))
 
 
 def _noisy_isoflop(rng, n_seeds, sizes, t, true):
