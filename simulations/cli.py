@@ -78,12 +78,14 @@ def discover_figures() -> dict[str, tuple[str, str]]:
     return dict(sorted(figures.items()))
 
 
-def _verb_function(model: str, verb: str):
+def verb_function(model: str, verb: str):
+    """The function behind ``solvable VERB MODEL`` (imports the model's ``commands``)."""
     module = importlib.import_module(f"simulations.{model.replace('-', '_')}.commands")
     return getattr(module, verb.replace("-", "_"))
 
 
-def _config_class(fn):
+def config_class(fn):
+    """The config dataclass a verb takes (its first parameter's annotation)."""
     params = list(inspect.signature(fn).parameters)
     hints = typing.get_type_hints(fn)
     if not params or params[0] not in hints:
@@ -136,7 +138,8 @@ def _figure_parser(figures) -> argparse.ArgumentParser:
     return p
 
 
-def _verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
+def verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
+    """The option parser of ``solvable VERB MODEL``: presets, ``--config`` and config fields."""
     from simulations import options
 
     fn_doc = f"solvable {verb} {model}"
@@ -158,9 +161,9 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
         raise SystemExit(f"solvable: model {model!r} has no {verb!r} command (it has: {have})")
     from simulations import options
 
-    fn = _verb_function(model, verb)
-    cls = _config_class(fn)
-    parser = _verb_parser(verb, model, cls)
+    fn = verb_function(model, verb)
+    cls = config_class(fn)
+    parser = verb_parser(verb, model, cls)
     args = parser.parse_args(argv)
     preset = "quick" if args.quick and args.preset is None else (args.preset or "default")
     if args.quick and args.preset not in (None, "quick"):

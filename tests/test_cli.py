@@ -1,95 +1,150 @@
-"""The `solvable` command end to end (quick mode) and its argument handling."""
+"""The `solvable` command: discovery of models, verbs and figures; options; the figure cache.
 
-import csv
+Each model's verbs are tested end to end in ``tests/test_<model>_commands.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
 import subprocess
 import sys
+import textwrap
+import types
+from pathlib import Path
 
 import pytest
 
-from simulations import cli
+from paper_figures import cache
+from simulations import cli, options
+
+MODELS = cli.discover_models()
+FIGURES = cli.discover_figures()
+VERBS = [(m, v) for m, vs in MODELS.items() for v in vs]
 
 
-def test_figure_list_names_every_figure_module(capsys):
-    assert cli.main(["figure", "--list"]) == 0
-    out = capsys.readouterr().out
-    for name in (
-        "paquette2024-isoflop",
-        "paquette2024-phase-diagram",
-        "paquette2024-sgd-vs-theory",
-    ):
-        assert name in out
+def test_every_model_package_is_discovered():
+    root = Path(cli.__file__).parent
+    packages = {p.parent.name for p in root.glob("*/commands.py")}
+    assert {m.replace("-", "_") for m in MODELS} == packages
+    assert {"plrf", "random-features", "superposition", "lottery"} <= set(MODELS)
+    for model, verbs in MODELS.items():
+        assert "compare" in verbs, model
+        assert all(help_line for help_line in verbs.values()), (model, verbs)
 
 
-def test_unknown_model_and_figure_are_refused():
-    with pytest.raises(SystemExit, match="unknown model"):
+@pytest.mark.parametrize(("model", "verb"), VERBS, ids=[f"{m}-{v}" for m, v in VERBS])
+def test_every_verb_takes_a_config_with_all_presets(model, verb):
+    fn = cli.verb_function(model, verb)
+    cls = cli.config_class(fn)
+    assert dataclasses.is_dataclass(cls) and cls.__dataclass_params__.frozen
+    for preset in options.PRESETS:
+        cfg = cls.preset(preset)
+        assert isinstance(cfg, cls)
+        assert options.config_from_dict(cls, options.config_to_dict(cfg)) == cfg
+    with pytest.raises(ValueError):
+        cls.preset("enormous")
+    parser = cli.verb_parser(verb, model, cls)
+    help_text = parser.format_help()
+    assert "--preset" in help_text and "--config" in help_text
+
+
+def test_every_figure_is_discovered_and_follows_the_convention():
+    assert len(FIGURES) >= 17
+    models = {module.split(".")[1] for module, _ in FIGURES.values()}
+    assert models == {"plrf", "random_features", "superposition", "lottery"}
+    import importlib
+
+    for name, (module_name, description) in FIGURES.items():
+        module = importlib.import_module(module_name)
+        assert description and module.DESCRIPTION == description, name
+        for attr in ("config", "compute", "plot"):
+            assert callable(getattr(module, attr, None)), (name, attr)
+        for preset in options.PRESETS:
+            json.dumps(module.config(preset))  # the cache key must be JSON
+
+
+def test_help_is_instant_and_lists_every_verb():
+    code = textwrap.dedent(
+        """
+        import sys
+        from simulations import cli
+        cli.main(["--help"])
+        heavy = [m for m in ("jax", "numpy", "matplotlib", "xarray") if m in sys.modules]
+        assert not heavy, heavy
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    for verb in ("compare", "phase-diagram", "run", "figure"):
+        assert verb in proc.stdout
+
+
+def test_unknown_names_are_refused_with_one_line(capsys):
+    with pytest.raises(SystemExit, match="unknown model 'no-such-model'"):
         cli.main(["compare", "no-such-model"])
     with pytest.raises(SystemExit, match="unknown figure"):
         cli.main(["figure", "no-such-figure"])
+    with pytest.raises(SystemExit):
+        cli.main(["frobnicate"])
+    assert "unknown verb 'frobnicate'" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="has no 'phase-diagram' command"):
+        cli.main(["phase-diagram", "lottery"])
 
 
-def test_run_plrf_rejects_bad_input_before_compiling():
-    with pytest.raises(ValueError, match="alpha"):
-        cli.main(["run", "plrf", "--alpha", "-1", "--beta", "1", "--d", "16"])
-    with pytest.raises(ValueError, match="beta"):
-        cli.main(["run", "plrf", "--alpha", "0.2", "--beta", "0.1", "--d", "16"])
+def test_bad_options_fail_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["compare", "plrf", "--quick", "--preset", "paper", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "--quick contradicts --preset paper" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("no_such_field = 1\n")
+    with pytest.raises(SystemExit):
+        cli.main(["compare", "plrf", "--config", str(bad), "--out", str(tmp_path)])
+    assert "unknown field(s) ['no_such_field']" in capsys.readouterr().err
+    assert not (tmp_path / "config.json").exists()
 
 
-def test_console_script_help():
-    proc = subprocess.run(
-        [sys.executable, "-m", "simulations.cli", "--help"], capture_output=True, text=True
-    )
-    assert proc.returncode == 0
-    assert "phase-diagram" in proc.stdout
+def test_figure_list(capsys):
+    assert cli.main(["figure", "--list"]) == 0
+    out = capsys.readouterr().out
+    for name in FIGURES:
+        assert name in out
 
 
-def test_run_plrf_small(tmp_path, capsys):
-    out = tmp_path / "run"
-    args = ["run", "plrf", "--alpha", "1.0", "--beta", "0.7", "--d", "16", "--steps", "2000"]
-    assert cli.main([*args, "--seeds", "8", "--n-checkpoints", "12", "--out", str(out)]) == 0
-    with open(out / "loss_curves.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    assert len(rows) >= 10
-    first, last = rows[0], rows[-1]
-    # Loss falls; SGD mean and Volterra (same W) agree within a few standard errors at the end.
-    assert float(last["volterra_mean"]) < 0.5 * float(first["volterra_mean"])
-    gap = abs(float(last["sgd_mean"]) - float(last["volterra_mean"]))
-    assert gap < 5 * float(last["sgd_se"]) + 1e-3 * float(last["volterra_mean"])
-    assert (out / "loss_curves.png").stat().st_size > 10_000
+def _fake_figure(calls: list):
+    module = types.ModuleType("paper_figures.fake.fake2026_demo")
+    module.DESCRIPTION = "a demo"
+    module.config = lambda preset: {"n": 3 if preset == "quick" else 5}
+    module.compute = lambda cfg: calls.append(cfg) or {"x": list(range(cfg["n"]))}
+
+    def plot(data, out_dir):
+        path = out_dir / "demo.txt"
+        path.write_text(json.dumps(data))
+        return [path]
+
+    module.plot = plot
+    return module
 
 
-def test_phase_diagram_plrf_quick_end_to_end(tmp_path):
-    """The README's main job: every phase gets ξ and η rows, a figure is written."""
-    from theory import plrf as theory_plrf
+def test_figure_cache_recomputes_only_when_the_key_changes(tmp_path, monkeypatch):
+    calls: list = []
+    fig = _fake_figure(calls)
+    kw = {"cache_dir": tmp_path / "cache"}
+    cache.render(fig, "quick", tmp_path / "a", **kw)
+    cache.render(fig, "quick", tmp_path / "b", **kw)  # re-plot from the cache: no compute
+    assert calls == [{"n": 3}]
+    assert (tmp_path / "b" / "demo.txt").read_text() == json.dumps({"x": [0, 1, 2]})
+    cache.render(fig, "default", tmp_path / "c", **kw)  # another config: computed
+    assert calls == [{"n": 3}, {"n": 5}]
+    cache.render(fig, "quick", tmp_path / "d", refresh=True, **kw)
+    assert len(calls) == 3
+    import simulations
 
-    out = tmp_path / "pd"
-    assert cli.main(["phase-diagram", "plrf", "--quick", "--out", str(out)]) == 0
-    with open(out / "comparison.csv") as fh:
-        rows = list(csv.DictReader(fh))
-    assert list(rows[0])[:8] == [
-        "alpha",
-        "beta",
-        "phase",
-        "quantity",
-        "predicted",
-        "measured",
-        "ci_low",
-        "ci_high",
-    ]
-    phases = {r["phase"] for r in rows}
-    assert phases == {"Ia", "Ib", "Ic", "II", "III", "IVa", "IVb"}
-    for r in rows:
-        xi, eta = theory_plrf.compute_optimal_exponents(float(r["alpha"]), float(r["beta"]))
-        assert float(r["predicted"]) == pytest.approx(xi if r["quantity"] == "xi" else eta)
-        measured = float(r["measured"])
-        assert float(r["ci_low"]) <= measured <= float(r["ci_high"])
-        # Small sizes bias the exponents (THEORY.md §1), but η must land in the right range:
-        # within 0.15 of the prediction at d = 32..512 (measured offsets are ≲ 0.08).
-        if r["quantity"] == "eta":
-            assert abs(measured - float(r["predicted"])) < 0.15, r
-    assert (out / "phase_diagram.png").stat().st_size > 20_000
-    assert (out / "isoflop.png").stat().st_size > 20_000
-    # A rerun resumes from the store: no new chunks are computed.
-    before = sorted(p.stat().st_mtime for p in (out / "sweep").rglob("chunk-*.nc"))
-    assert cli.main(["phase-diagram", "plrf", "--quick", "--out", str(out)]) == 0
-    after = sorted(p.stat().st_mtime for p in (out / "sweep").rglob("chunk-*.nc"))
-    assert before == after
+    monkeypatch.setattr(simulations, "__version__", "999.0")  # a new version: recomputed
+    cache.render(fig, "quick", tmp_path / "e", **kw)
+    assert len(calls) == 4
+    for p in (tmp_path / "cache").glob("*.pkl"):  # a truncated file is recomputed, not fatal
+        p.write_bytes(p.read_bytes()[:10])
+    cache.render(fig, "quick", tmp_path / "f", **kw)
+    assert len(calls) == 5
