@@ -5,7 +5,7 @@ Prints steps/s for ``jit(vmap(run))`` over a chunk of ``C`` configurations (what
 runs) and for ``jit(run)`` called on each configuration in turn, their ratio, and the achieved
 FLOP/s of the batched chunk over the measured f32 matmul peak (``benchmarks/_peak.py``). FLOPs
 per training step: ``6 B n m`` (forward ``h W^T``, and its two gradient matmuls; the input side
-is a gather of the ~``B E`` active entries, see ``simulations.superposition``).
+is a gather of the ~``B E`` active entries, see ``simulations.superposition.model``).
 
     python benchmarks/superposition_train.py [--quick] [--json PATH]
 """
@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peak import measure_matmul_peak
 
-from simulations import superposition as sp
+from simulations.superposition.experiment import build
 
 
 def _timed(fn, repeats: int) -> float:
@@ -40,7 +40,7 @@ def _timed(fn, repeats: int) -> float:
 
 def benchmark(n: int, m: int, batch: int, steps: int, chunk: int, repeats: int) -> dict:
     static = {"n": n, "m": m, "steps": steps, "batch": batch, "eval_batches": 1}
-    run = sp.build(static).run
+    run = build(static).run
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(jnp.arange(chunk))
     gammas = jnp.linspace(-1.0, 1.0, chunk, dtype=jnp.float32)
     alphas = jnp.linspace(0.5, 2.0, chunk, dtype=jnp.float32)

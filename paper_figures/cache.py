@@ -2,7 +2,7 @@
 
 A figure's data is stored as a pickle under ``cache_dir`` (default ``$SOLVABLE_CACHE_DIR`` or
 ``~/.cache/solvable-scaling/figures``), named by the SHA-256 of the JSON key
-``{"figure", "config", "version"}``; the key is stored inside the file and checked on load, so a
+``{"compute", "config", "version"}``; the key is stored inside the file and checked on load, so a
 changed preset, option or package version never reuses stale data. Files are written atomically.
 Pickles are only ever read from this cache, which the library itself writes.
 """
@@ -27,15 +27,16 @@ def default_cache_dir() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "solvable-scaling" / "figures"
 
 
-def _figure_name(module: ModuleType) -> str:
-    return module.__name__.rsplit(".", 1)[-1].replace("_", "-")
-
-
 def cache_key(module: ModuleType, cfg: Any) -> str:
-    """The JSON text that identifies a figure's data: figure name, config and package version."""
+    """The JSON text that identifies a figure's data: compute function, config, package version.
+
+    Keyed by the ``compute`` function (not the figure), so figures that share one computation
+    (several panels of one sweep) share its cached data.
+    """
     from simulations import __version__
 
-    payload = {"figure": _figure_name(module), "config": cfg, "version": __version__}
+    compute = f"{module.compute.__module__}.{module.compute.__qualname__}"
+    payload = {"compute": compute, "config": cfg, "version": __version__}
     return json.dumps(payload, sort_keys=True, default=str)
 
 
@@ -46,7 +47,7 @@ def cached_compute(
     key = cache_key(module, cfg)
     directory = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    path = directory / f"{_figure_name(module)}-{digest}.pkl"
+    path = directory / f"{module.compute.__module__.rsplit('.', 1)[-1]}-{digest}.pkl"
     if path.exists() and not refresh:
         try:
             with open(path, "rb") as fh:

@@ -137,6 +137,22 @@ class ComparisonRow:
         for name in _FLOAT_COLUMNS:
             object.__setattr__(self, name, _to_float(name, getattr(self, name)))
 
+    def __reduce__(self):
+        # MappingProxyType fields cannot be pickled: rebuild from plain dicts (figure caches).
+        return (
+            ComparisonRow,
+            (
+                dict(self.params),
+                self.phase,
+                self.quantity,
+                self.predicted,
+                self.measured,
+                self.ci_low,
+                self.ci_high,
+                dict(self.extras),
+            ),
+        )
+
     def __eq__(self, other) -> bool:
         # NaN == NaN here (a missing value read back equals the one written), and the order of
         # params/extras does not matter (as for dicts)

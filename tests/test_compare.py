@@ -187,3 +187,13 @@ def test_summarize_counts_and_deviations():
         compare.summarize(_rows(), by="nonexistent")
     empty = compare.summarize([])
     assert empty.n_rows == 0 and math.isnan(empty.max_abs_deviation)
+
+
+def test_rows_pickle_round_trip():
+    """Figure caches store rows: a row survives pickling unchanged."""
+    import pickle
+
+    row = compare.ComparisonRow(
+        {"alpha": 0.7, "law": "power"}, "III", "eta", 0.643, 0.68, 0.63, 0.72, {"window": "1:9"}
+    )
+    assert pickle.loads(pickle.dumps(row)) == row

@@ -1,6 +1,6 @@
 """Theory of the superposition toy model (Liu, Liu & Gore, arXiv 2505.10465), in float64.
 
-Model and symbols (THEORY.md §3; the simulator is :mod:`simulations.superposition`):
+Model and symbols (the simulator is :mod:`simulations.superposition`):
 
 * ``n`` features ``x_i = u_i s_i`` with ``u_i ~ Bernoulli(p_i)`` and ``s_i ~ U(0, 2)``, so
   ``<s> = 1`` and ``<s^2> = 4/3``. The frequencies ``p_i`` (``i = 1..n``, most frequent first) sum
@@ -19,6 +19,9 @@ Strong superposition: all ``n`` rows are represented with norm ~1 and the loss i
 interference of overlapping rows, i.e. squared overlaps of ``n`` nearly-random unit vectors in
 ``R^m``, whose mean is ``1/m``; hence ``alpha_m ≈ 1`` robustly, and up to ``2(alpha - 1)`` for
 strongly skewed frequencies: ``alpha_m ≈ max(1, 2(alpha - 1))`` (paper §5, heuristic).
+
+Regimes: the signed weight decay ``gamma`` of the paper's optimiser selects them, with the
+boundary at ``gamma ≈ 0`` for ``alpha`` in ``[0, 2]`` (:func:`predicted_regime`).
 """
 
 from __future__ import annotations
@@ -26,17 +29,26 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import jax.numpy as jnp
 import numpy as np
+
+from theory.checks import check_choice, check_float, check_int
 
 __all__ = [
     "LAWS",
+    "REGIMES",
     "S_MEAN",
     "S_SECOND_MOMENT",
     "feature_variances",
     "finite_n_weak_exponent",
     "frequencies",
+    "frequencies_from_code",
+    "large_run_learning_rates",
     "model_exponent",
+    "predicted_exponents",
     "predicted_phi1",
+    "predicted_phi_half",
+    "predicted_regime",
     "random_overlap_moments",
     "weak_loss",
     "weak_loss_from_frequencies",
@@ -51,28 +63,19 @@ S_SECOND_MOMENT = 4.0 / 3.0
 LAWS = ("power", "exponential", "linear")
 """Frequency laws: ``p_i ∝ i^(-alpha)``, ``p_i ∝ exp(-i/scale)``, ``p_i ∝ n - i`` (i = 1..n)."""
 
-_REGIMES = ("weak", "strong")
+REGIMES = ("weak", "strong")
+"""Superposition regimes: ``weak`` (``gamma > 0``) and ``strong`` (``gamma < 0``)."""
 
 
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(name: str, value, *, low: float | None = None, strict: bool = False) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(x):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if low is not None and (x <= low if strict else x < low):
-        op = ">" if strict else ">="
-        raise ValueError(f"{name} must be {op} {low}, got {x}")
-    return x
+def _normalised_frequencies(xp, i, n: int, alpha, law_code, density, scale):
+    """``density * q / sum(q)`` for the law ``LAWS[law_code]``; ``xp`` is ``numpy`` or
+    ``jax.numpy`` (the one formula behind :func:`frequencies` and :func:`frequencies_from_code`).
+    """
+    power = i ** (-alpha)
+    exponential = xp.exp(-(i - 1.0) / scale)  # shift: same law after normalisation, no underflow
+    linear = n - i
+    q = xp.where(law_code == 0, power, xp.where(law_code == 1, exponential, linear))
+    return density * q / xp.sum(q)
 
 
 def frequencies(
@@ -103,26 +106,42 @@ def frequencies(
     Raises:
         ValueError: bad parameters, or a normalised frequency above 1 (not a probability).
     """
-    n = _check_int("n_features", n_features, 2)
-    alpha = _check_float("alpha", alpha, low=0.0)
-    density = _check_float("density", density, low=0.0, strict=True)
-    scale = _check_float("scale", scale, low=0.0, strict=True)
+    n = check_int("n_features", n_features, 2)
+    alpha = check_float("alpha", alpha, low=0.0)
+    density = check_float("density", density, low=0.0, strict=True)
+    scale = check_float("scale", scale, low=0.0, strict=True)
+    law_code = LAWS.index(check_choice("law", law, LAWS))
     i = np.arange(1, n + 1, dtype=np.float64)
-    if law == "power":
-        q = i**-alpha
-    elif law == "exponential":
-        q = np.exp(-(i - 1.0) / scale)  # shift: same law after normalisation, no underflow at i=1
-    elif law == "linear":
-        q = n - i
-    else:
-        raise ValueError(f"law must be one of {LAWS}, got {law!r}")
-    p = density * q / q.sum()
+    p = _normalised_frequencies(np, i, n, alpha, law_code, density, scale)
     if p[0] > 1.0:
         raise ValueError(
             f"density={density} gives a largest frequency p_1 = {p[0]:.4g} > 1 for law={law!r}; "
             "lower the density"
         )
     return p
+
+
+def frequencies_from_code(
+    n_features: int, alpha, law_code, density=1.0, scale: float = 400.0, dtype=jnp.float32
+):
+    """:func:`frequencies` in ``jax.numpy``, of traced ``alpha``, ``law_code`` and ``density``.
+
+    ``law_code`` indexes :data:`LAWS` (0 power, 1 exponential, 2 linear), so several laws can
+    share one compiled program (``jit``/``vmap`` over ``alpha``, ``law_code`` and ``density``).
+    Same formula and normalisation as :func:`frequencies`; no argument checks (values may be
+    traced): validate with :func:`frequencies` beforehand.
+
+    Args:
+        n_features: ``n`` (static).
+        alpha, law_code, density: scalars, possibly traced.
+        scale: decay length of the exponential law (static).
+        dtype: floating dtype of the result.
+
+    Returns:
+        Array of shape ``(n_features,)`` and dtype ``dtype``.
+    """
+    i = jnp.arange(1, n_features + 1, dtype=dtype)
+    return _normalised_frequencies(jnp, i, n_features, alpha, law_code, density, scale)
 
 
 def feature_variances(p: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -157,7 +176,7 @@ def weak_loss_from_frequencies(p: Sequence[float] | np.ndarray, k: int) -> float
         The loss (float).
     """
     var = feature_variances(p)
-    k = _check_int("k", k, 0)
+    k = check_int("k", k, 0)
     if k > var.size:
         raise ValueError(f"k must be <= n = {var.size}, got {k}")
     return float(np.sum(var[k:]))
@@ -175,7 +194,7 @@ def weak_loss(
 ) -> float | np.ndarray:
     """Weak-superposition loss at width ``m``: ``sum_{i>k} Var(x_i)`` with ``k = m`` by default.
 
-    Liu, Liu & Gore (2025), §4. THEORY.md §3 check values (``n = 1000``, ``E = 1``, power law):
+    Liu, Liu & Gore (2025), §4. Check values (``n = 1000``, ``E = 1``, power law):
     ``weak_loss(1000, 10, 1.0) = 0.8099``, ``weak_loss(1000, 100, 1.0) = 0.4092``.
 
     Args:
@@ -217,8 +236,7 @@ def model_exponent(alpha: float | np.ndarray, regime: str) -> float | np.ndarray
         alpha: frequency exponent(s), ``>= 0``.
         regime: ``"weak"`` or ``"strong"``.
     """
-    if regime not in _REGIMES:
-        raise ValueError(f"regime must be one of {_REGIMES}, got {regime!r}")
+    check_choice("regime", regime, REGIMES)
     a = np.asarray(alpha, dtype=np.float64)
     if not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError(f"alpha must be finite and >= 0, got {alpha!r}")
@@ -238,7 +256,7 @@ def finite_n_weak_exponent(
     """Slope ``-d log L_weak / d log m`` fitted (least squares in log-log) to the exact sum.
 
     The finite-``n`` counterpart of ``alpha - 1`` that a weak-regime simulation over the same
-    widths should reproduce. THEORY.md §3: ``n = 1000``, ``E = 1``,
+    widths should reproduce. Check values: ``n = 1000``, ``E = 1``,
     ``widths = (10, 15, 25, 39, 63, 100)`` give 0.294 (alpha = 1), 0.434 (1.25), 0.606 (1.5),
     0.804 (1.75), 1.020 (2).
 
@@ -292,19 +310,102 @@ def welch_bound(n: int, m: int) -> float:
     The mean is over ordered pairs ``i != j``; it follows from ``||U U^T||_F^2 >= n^2/m``
     (Welch 1974), so it bounds the largest squared overlap too. Zero when ``n <= m``.
     """
-    n = _check_int("n", n, 2)
-    m = _check_int("m", m, 1)
+    n = check_int("n", n, 2)
+    m = check_int("m", m, 1)
     return max(0.0, (n - m) / (m * (n - 1)))
 
 
 def predicted_phi1(n_features: int, width: int | np.ndarray) -> float | np.ndarray:
     """Predicted fraction of rows with ``||W_i|| > 1`` in strong superposition: ``min(1, m^2/2n)``.
 
-    THEORY.md §3 (Liu, Liu & Gore 2025, strong-superposition row-norm statistics).
+    Liu, Liu & Gore (2025), strong-superposition row-norm statistics: about ``m^2/2`` rows can be
+    strongly represented (norm above 1) before their interference saturates.
     """
-    n = _check_int("n_features", n_features, 1)
+    n = check_int("n_features", n_features, 1)
     ms = np.asarray(width)
     if ms.dtype.kind not in "iu" or ms.size == 0 or ms.min() < 1:
         raise ValueError(f"width must be integer(s) >= 1, got {width!r}")
     out = np.minimum(1.0, ms.astype(np.float64) ** 2 / (2.0 * n))
     return float(out) if out.ndim == 0 else out
+
+
+def predicted_phi_half(
+    n_features: int, width: int | Sequence[int] | np.ndarray, regime: str
+) -> float | np.ndarray:
+    """Predicted fraction ``phi_1/2`` of rows with ``||W_i|| > 1/2`` (represented features).
+
+    Liu, Liu & Gore (2025): weak superposition represents the ``m`` most frequent features,
+    ``phi_1/2 = m/n``; strong superposition represents every feature, ``phi_1/2 = 1``; NaN at the
+    ``"boundary"`` (no prediction).
+
+    Args:
+        n_features: ``n >= 1``.
+        width: ``m`` (integer or integers ``>= 1``).
+        regime: ``"weak"``, ``"strong"`` or ``"boundary"``.
+
+    Returns:
+        A float for scalar ``width``, else a float64 array of ``width``'s shape.
+    """
+    n = check_int("n_features", n_features, 1)
+    check_choice("regime", regime, (*REGIMES, "boundary"))
+    ms = np.asarray(width)
+    if ms.dtype.kind not in "iu" or ms.size == 0 or ms.min() < 1:
+        raise ValueError(f"width must be integer(s) >= 1, got {width!r}")
+    if regime == "weak":
+        out = ms / n
+    else:
+        out = np.full(ms.shape, 1.0 if regime == "strong" else math.nan)
+    return float(out) if out.ndim == 0 else out
+
+
+def predicted_regime(gamma: float) -> str:
+    """The regime the signed weight decay ``gamma`` selects: ``strong``, ``weak`` or ``boundary``.
+
+    Liu, Liu & Gore (2025): ``gamma < 0`` pulls every row norm towards 1 (strong
+    superposition), ``gamma > 0`` decays the rows of rare features (weak superposition); the
+    boundary sits at ``gamma ≈ 0`` for ``alpha`` in ``[0, 2]``.
+    """
+    gamma = check_float("gamma", gamma)
+    if gamma < 0:
+        return "strong"
+    return "weak" if gamma > 0 else "boundary"
+
+
+def predicted_exponents(
+    n: int, widths: Sequence[int], law: str, alpha: float, exp_scale: float = 400.0
+) -> dict[str, float]:
+    """Predicted ``alpha_m`` of one setting ``(law, alpha)`` over the given widths.
+
+    Returns a dict with ``weak`` (the exact weak-loss sum fitted over ``widths``,
+    :func:`finite_n_weak_exponent`: the finite-``n`` counterpart of ``alpha - 1``),
+    ``weak_asymptotic`` (``alpha - 1``; NaN for the laws other than the power law) and ``strong``
+    (``max(1, 2(alpha - 1))`` for the power law, ``1`` for the others: the ``1/m`` interference
+    law, Liu, Liu & Gore 2025, §5).
+
+    Args:
+        n: number of features.
+        widths: the widths the simulation fits over (at least two distinct, ``< n``).
+        law: one of :data:`LAWS`.
+        alpha: power-law exponent (ignored by the other laws).
+        exp_scale: decay length of the exponential law.
+    """
+    weak = finite_n_weak_exponent(n, list(widths), alpha, law=law, scale=exp_scale)
+    if law == "power":
+        return {
+            "weak": weak,
+            "weak_asymptotic": float(model_exponent(alpha, "weak")),
+            "strong": float(model_exponent(alpha, "strong")),
+        }
+    return {"weak": weak, "weak_asymptotic": math.nan, "strong": 1.0}
+
+
+def large_run_learning_rates(width):
+    """The paper's learning rates for its large runs: ``lr = 0.02 (8/m)^(1/4)``, ``lr_b = 2/m``.
+
+    Liu, Liu & Gore (2025), the runs at ``n = 10240``, ``m = 8..1024``: ``lr`` for ``W`` and
+    ``lr_b`` for the bias. ``width`` may be a number or a (traced) array.
+
+    Returns:
+        ``(lr, lr_b)``, of ``width``'s type.
+    """
+    return 0.02 * (8.0 / width) ** 0.25, 2.0 / width

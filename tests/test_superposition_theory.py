@@ -1,13 +1,15 @@
-"""theory.superposition: weak-loss values of THEORY.md §3, exponents, overlap statistics, inputs."""
+"""theory.superposition: weak-loss check values, exponents, predictions, overlaps, inputs."""
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from theory import superposition as sp
 
-# THEORY.md §3 small-run widths (Liu, Liu & Gore 2025: m in {10, 15, 25, 39, 63, 100}, n = 1000).
+# The small-run widths of Liu, Liu & Gore 2025: m in {10, 15, 25, 39, 63, 100}, n = 1000.
 WIDTHS = (10, 15, 25, 39, 63, 100)
 
 
@@ -18,8 +20,8 @@ def _weak_loss_by_hand(n, m, alpha, density=1.0):
     return math.fsum(4.0 / 3.0 * q - q * q for q in p[m:])
 
 
-def test_weak_loss_matches_theory_md_values():
-    # THEORY.md quotes 4 decimals; the exact sums are 0.80993660566... and 0.40918317306...
+def test_weak_loss_matches_check_values():
+    # check values to 4 decimals; the exact sums are 0.80993660566... and 0.40918317306...
     assert sp.weak_loss(1000, 10, 1.0) == pytest.approx(0.8099, abs=5e-5)
     assert sp.weak_loss(1000, 100, 1.0) == pytest.approx(0.4092, abs=5e-5)
     for m in (1, 10, 37, 100, 999):
@@ -54,8 +56,8 @@ def test_weak_loss_vectorised_and_any_k():
 @pytest.mark.parametrize(
     ("alpha", "slope"), [(1.0, 0.294), (1.25, 0.434), (1.5, 0.606), (1.75, 0.804), (2.0, 1.020)]
 )
-def test_finite_n_weak_exponent_theory_md(alpha, slope):
-    # THEORY.md gives 3 decimals: fitted on the six small-run widths, unweighted log-log OLS
+def test_finite_n_weak_exponent_check_values(alpha, slope):
+    # check values to 3 decimals: fitted on the six small-run widths, unweighted log-log OLS
     assert sp.finite_n_weak_exponent(1000, WIDTHS, alpha) == pytest.approx(slope, abs=5e-4)
 
 
@@ -157,6 +159,10 @@ def test_predicted_phi1():
         (lambda: sp.random_overlap_moments(0), "m"),
         (lambda: sp.welch_bound(1, 1), "n"),
         (lambda: sp.predicted_phi1(100, 0), "width"),
+        (lambda: sp.predicted_phi_half(100, 0, "weak"), "width"),
+        (lambda: sp.predicted_phi_half(100, 10, "medium"), "regime"),
+        (lambda: sp.predicted_regime(float("nan")), "gamma"),
+        (lambda: sp.predicted_exponents(100, (10,), "power", 1.0), "widths"),
     ],
 )
 def test_bad_inputs_raise_value_error(call, match):
@@ -169,3 +175,48 @@ def test_bad_types_raise_type_error():
         sp.weak_loss(100, 10.5, 1.0)
     with pytest.raises(TypeError, match="n_features"):
         sp.frequencies(100.0, 1.0)
+
+
+@pytest.mark.parametrize("law", ["power", "exponential", "linear"])
+def test_frequencies_from_code_is_frequencies_under_jit(law):
+    """The traced frequencies (law as a swept code) equal the checked float64 ones."""
+    n, alpha, density = 300, 1.3, 0.8
+    traced = jax.jit(lambda a, c, e: sp.frequencies_from_code(n, a, c, e, 250.0))
+    got = traced(jnp.float32(alpha), jnp.float32(sp.LAWS.index(law)), jnp.float32(density))
+    assert got.dtype == jnp.float32 and got.shape == (n,)
+    want = sp.frequencies(n, alpha, law=law, density=density, scale=250.0)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=2e-6, atol=1e-9)
+    # vmapped over the law code: one program for every law
+    codes = jnp.arange(len(sp.LAWS), dtype=jnp.float32)
+    batched = jax.vmap(lambda c: sp.frequencies_from_code(n, alpha, c, density, 250.0))(codes)
+    np.testing.assert_allclose(np.asarray(batched[sp.LAWS.index(law)]), want, rtol=2e-6)
+
+
+def test_predicted_regime_and_exponents():
+    assert sp.predicted_regime(-0.5) == "strong"
+    assert sp.predicted_regime(0.1) == "weak"
+    assert sp.predicted_regime(0.0) == "boundary"
+    pred = sp.predicted_exponents(1000, WIDTHS, "power", 1.5)
+    assert pred["weak"] == pytest.approx(0.606, abs=5e-4)  # the exact finite-n sum
+    assert pred["weak_asymptotic"] == pytest.approx(0.5)
+    assert pred["strong"] == 1.0
+    assert sp.predicted_exponents(1000, WIDTHS, "power", 2.5)["strong"] == pytest.approx(3.0)
+    other = sp.predicted_exponents(1000, WIDTHS, "exponential", 0.0)
+    assert math.isnan(other["weak_asymptotic"]) and other["strong"] == 1.0
+    assert other["weak"] == pytest.approx(
+        sp.finite_n_weak_exponent(1000, WIDTHS, 0.0, law="exponential")
+    )
+
+
+def test_predicted_phi_half():
+    np.testing.assert_allclose(sp.predicted_phi_half(200, np.array([8, 16]), "weak"), [0.04, 0.08])
+    assert sp.predicted_phi_half(200, 8, "strong") == 1.0
+    assert math.isnan(sp.predicted_phi_half(200, 8, "boundary"))
+
+
+def test_large_run_learning_rates():
+    lr, lr_b = sp.large_run_learning_rates(8.0)
+    assert (lr, lr_b) == (pytest.approx(0.02), pytest.approx(0.25))
+    lr, lr_b = sp.large_run_learning_rates(jnp.asarray([128.0]))
+    np.testing.assert_allclose(lr, [0.02 * (1 / 16) ** 0.25], rtol=1e-6)
+    np.testing.assert_allclose(lr_b, [2 / 128], rtol=1e-6)

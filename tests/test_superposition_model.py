@@ -1,4 +1,5 @@
-"""simulations.superposition: optimiser rule, samplers, exact padding, chunking, quick compare."""
+"""simulations.superposition model and experiment: optimiser rule, loss, one run, exact padding,
+chunking, validation."""
 
 import math
 
@@ -8,8 +9,9 @@ import numpy as np
 import optax
 import pytest
 
-from simulations import compare, sweep
 from simulations import superposition as sp
+from simulations import sweep
+from simulations.superposition import model
 from theory import superposition as theory
 
 
@@ -18,7 +20,7 @@ def test_signed_weight_decay_matches_hand_computation():
     w = jnp.array([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])  # row norms 5, 0.5, 0
     zeros = jnp.zeros_like(w)
     for gamma in (-0.5, 0.5):
-        tx = sp.signed_weight_decay(gamma)
+        tx = model.signed_weight_decay(gamma)
         upd, _ = tx.update(zeros, tx.init(w), w)
         if gamma < 0:
             # gamma W_i (1/||W_i|| - 1): row 1: -0.5 (0.2 - 1) [3, 4]; row 2: -0.5 (2 - 1) [.3, .4]
@@ -32,7 +34,7 @@ def test_optimizer_step_applies_decay_to_w_only_with_the_scheduled_lr():
     w = jnp.array([[3.0, 4.0], [0.3, 0.4]])
     params = {"W": w, "b": jnp.array([2.0, -1.0])}
     lr, gamma, steps, warmup = 0.1, -1.0, 100, 10
-    opt = sp.make_optimizer(lr, gamma, steps=steps, warmup=warmup)
+    opt = model.make_optimizer(lr, gamma, steps=steps, warmup=warmup)
     state = opt.init(params)
     zero_grads = jax.tree.map(jnp.zeros_like, params)  # Adam's update is exactly 0
     upd, state = opt.update(zero_grads, state, params)
@@ -48,7 +50,7 @@ def test_optimizer_step_applies_decay_to_w_only_with_the_scheduled_lr():
 
 def test_lr_multiplier_warmup_and_cosine():
     steps, warmup = 1000, 100
-    mult = [float(sp.lr_multiplier(t, steps, warmup)) for t in (0, 49, 99, 100, 550, 1000)]
+    mult = [float(model.lr_multiplier(t, steps, warmup)) for t in (0, 49, 99, 100, 550, 1000)]
     assert mult[0] == pytest.approx(0.01)
     assert mult[1] == pytest.approx(0.5)
     assert mult[2] == pytest.approx(1.0)
@@ -57,70 +59,43 @@ def test_lr_multiplier_warmup_and_cosine():
     assert mult[5] == pytest.approx(0.05, rel=1e-5)
 
 
-# --- data ----------------------------------------------------------------------------------------
+# --- loss ----------------------------------------------------------------------------------------
 def _p(n=50, alpha=1.0):
     return jnp.asarray(theory.frequencies(n, alpha), jnp.float32)
-
-
-def test_sparse_sampler_distribution():
-    n, batch = 50, 4096
-    p = _p(n)
-    max_active, budget = sp.slot_sizes(batch, 1.35)
-    draw = jax.jit(
-        lambda k: sp.sparse_to_dense(sp.sample_sparse_features(k, p, batch, max_active, budget), n)
-    )
-    draws = [draw(jax.random.key(i)) for i in range(4)]
-    x = np.concatenate([np.asarray(d) for d in draws])  # (16384, 50)
-    active = x > 0
-    n_samples = x.shape[0]
-    freq = active.mean(0)
-    se = np.sqrt(np.asarray(p) * (1 - np.asarray(p)) / n_samples)
-    # each of 50 frequencies within 4.5 standard errors (family-wise false alarm < 0.1 %)
-    assert np.all(np.abs(freq - np.asarray(p)) < 4.5 * se)
-    s = x[active]
-    assert s.min() >= 0 and s.max() <= 2
-    assert s.mean() == pytest.approx(1.0, abs=4 * math.sqrt(1 / 3 / s.size))
-    assert (s**2).mean() == pytest.approx(4 / 3, abs=4 * math.sqrt(64 / 45 / s.size))
-    # independence of the two most frequent features: P(both) = p1 p2
-    both = (active[:, 0] & active[:, 1]).mean()
-    p12 = float(p[0] * p[1])
-    assert both == pytest.approx(p12, abs=4.5 * math.sqrt(p12 / n_samples))
-
-
-def test_sparse_and_dense_samplers_agree_in_distribution():
-    n, batch = 30, 8192
-    p = _p(n, 0.7)
-    max_active, budget = sp.slot_sizes(batch, 1.35)
-    sparse = jax.jit(
-        lambda k: sp.sparse_to_dense(sp.sample_sparse_features(k, p, batch, max_active, budget), n)
-    )
-    xs = np.asarray(sparse(jax.random.key(1)))
-    xd = np.asarray(jax.jit(lambda k: sp.sample_features(k, p, batch))(jax.random.key(2)))
-    # E x_i = p_i <s> = p_i; sd of the mean <= sqrt(4/3 p_i / batch)
-    tol = 4.5 * np.sqrt(4 / 3 * np.asarray(p) / batch) * math.sqrt(2)
-    assert np.all(np.abs(xs.mean(0) - xd.mean(0)) < tol)
 
 
 def test_sparse_loss_and_gradient_equal_dense():
     n, m, batch = 40, 6, 256
     key = jax.random.key(0)
     p = _p(n, 0.5)
-    max_active, budget = sp.slot_sizes(batch, 1.35)
-    xs = jax.jit(lambda k: sp.sample_sparse_features(k, p, batch, max_active, budget))(key)
+    max_active, budget = model.slot_sizes(batch, 1.35)
+    xs = jax.jit(lambda k: model.sample_sparse_features(k, p, batch, max_active, budget))(key)
     assert int(xs.n_truncated) == 0
-    xd = sp.sparse_to_dense(xs, n)
+    xd = model.sparse_to_dense(xs, n)
     params = {
         "W": jax.random.normal(jax.random.key(1), (n, m)) / math.sqrt(m),
         "b": 0.1 * jax.random.normal(jax.random.key(2), (n,)),
     }
-    ls, gs = jax.jit(jax.value_and_grad(sp.sparse_toy_model_loss))(params, xs)
-    ld, gd = jax.jit(jax.value_and_grad(sp.toy_model_loss))(params, xd)
+    ls, gs = jax.jit(jax.value_and_grad(model.sparse_toy_model_loss))(params, xs)
+    ld, gd = jax.jit(jax.value_and_grad(model.toy_model_loss))(params, xd)
     assert float(ls) == pytest.approx(float(ld), rel=1e-5)
     for k in ("W", "b"):
         np.testing.assert_allclose(gs[k], gd[k], rtol=1e-4, atol=1e-6)
 
 
-# --- the training run ----------------------------------------------------------------------------
+def test_row_statistics_by_hand():
+    w = jnp.array([[1.0, 0.0], [0.0, 2.0], [0.3, 0.0], [0.0, 0.0]])  # norms 1, 2, 0.3, 0
+    stats = model.row_statistics(w)
+    np.testing.assert_allclose(stats["row_norms"], [1.0, 2.0, 0.3, 0.0])
+    assert float(stats["phi_half"]) == 0.5 and float(stats["phi_one"]) == 0.25
+    # represented rows (norm > 1/2): 1 and 2, orthogonal: mean cos^2 = 0
+    assert int(stats["count_represented"]) == 2 and float(stats["overlap_sq_represented"]) == 0
+    assert int(stats["count_strong"]) == 1 and float(stats["overlap_sq_strong"]) == 0  # no pair
+    assert float(stats["norm_hist"].sum()) == pytest.approx(1.0)
+    assert float(stats["norm_hist"][-1]) == 0.25  # norm 2 lands in the last bin
+
+
+# --- one run -------------------------------------------------------------------------------------
 _TINY = {"n": 64, "steps": 60, "batch": 32, "eval_batches": 2, "n_checkpoints": 8}
 
 
@@ -128,8 +103,11 @@ def test_padded_widths_are_exact():
     """A width-8 run padded to 16 columns equals the unpadded run (same key): masking is exact."""
     key = jax.random.key(7)
     params = {"gamma": jnp.float32(-1.0), "alpha": jnp.float32(1.0)}
-    plain = jax.jit(sp.build({**_TINY, "m": 8}).run)(key, params)
+    plain = jax.jit(lambda k, p: model.simulate(k, p, {**_TINY, "m": 8}))(key, params)
     padded = jax.jit(sp.build({**_TINY, "m_max": 16}).run)(key, {**params, "m": jnp.float32(8.0)})
+    assert plain["loss_curve"].shape == (8,) and plain["row_norms"].shape == (64,)
+    assert plain["norm_hist"].shape == (model.HIST_BINS,)
+    assert int(plain["n_truncated"]) == 0
     for name in ("final_loss", "loss_curve", "row_norms", "overlap_sq_represented", "phi_half"):
         np.testing.assert_allclose(padded[name], plain[name], rtol=2e-4, atol=1e-6, err_msg=name)
 
@@ -137,9 +115,13 @@ def test_padded_widths_are_exact():
 def test_results_do_not_depend_on_chunking_and_compile_once():
     """Two widths padded into one program, rows cut into chunks of 3 or of 4."""
     grid = sp.make_grid(
-        widths=[4, 8], gammas=[-1.0, 0.5], alphas=[1.0], seeds=2, pad_widths=True,
+        widths=[4, 8],
+        gammas=[-1.0, 0.5],
+        alphas=[1.0],
+        seeds=2,
+        pad_widths=True,
         **{**_TINY, "steps": 30},
-    )  # fmt: skip
+    )
     name = "superposition-chunk-test"
     before = sweep.trace_count(name)
     r1 = sweep.run_sweep(sp.build, grid, chunk_size=3, progress=False, name=name)
@@ -154,8 +136,10 @@ def test_results_do_not_depend_on_chunking_and_compile_once():
     assert data["final_loss"].shape == (2, 2, 2)  # (setting, m, seed)
     assert list(data["m"].values) == [4, 8]
     assert list(data["gamma"].values) == [-1.0, 0.5]
+    np.testing.assert_array_equal(data["step"].values, [1, 2, 3, 4, 7, 11, 18, 30])
 
 
+# --- validation ----------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -186,40 +170,10 @@ def test_build_rejects_bad_static():
         sp.build({"m": 2, "steps": 5, "batch": 4})
     with pytest.raises(ValueError, match="max_rate"):
         sp.build({"n": 10, "m": 2, "steps": 5, "batch": 4, "max_rate": 0.0})
+    with pytest.raises(ValueError, match="lr_rule"):
+        sp.build({"n": 10, "m": 2, "steps": 5, "batch": 4, "lr_rule": "sqrt"})
 
 
-# --- the compare command (quick) -----------------------------------------------------------------
-@pytest.fixture(scope="module")
-def quick_compare(tmp_path_factory):
-    out = tmp_path_factory.mktemp("superposition-compare")
-    rows = sp.compare_command(out, quick=True)
-    return out, rows
-
-
-def test_compare_quick_writes_the_common_table(quick_compare):
-    out, rows = quick_compare
-    assert (out / "comparison.csv").exists()
-    assert list(out.glob("*.png"))
-    back = compare.read_comparison_csv(out / "comparison.csv")
-    assert back == rows
-    header = (out / "comparison.csv").read_text().splitlines()[0].split(",")
-    assert header[:9] == ["law", "gamma", "alpha", *compare.CORE_COLUMNS]
-    assert {r.quantity for r in rows} == {"alpha_m", "phi_half"}
-
-
-def test_quick_strong_run_is_strong_and_closer_to_one_over_m(quick_compare):
-    _, rows = quick_compare
-    alpha_m = {(r.params["gamma"], r.params["alpha"]): r for r in rows if r.quantity == "alpha_m"
-               and r.params["law"] == "power"}  # fmt: skip
-    phi = {(r.params["gamma"], r.params["alpha"]): r for r in rows if r.quantity == "phi_half"
-           and r.params["law"] == "power"}  # fmt: skip
-    strong = [k for k in alpha_m if k[0] < 0]
-    weak = [k for k in alpha_m if k[0] > 0]
-    assert strong and weak
-    for k in strong:
-        assert phi[k].measured > 0.95  # every row represented (THEORY.md: phi_1/2 ≈ 1)
-    for k in weak:
-        assert phi[k].measured < 0.6
-    for ks in strong:
-        kw = next(k for k in weak if k[1] == ks[1])
-        assert abs(alpha_m[ks].measured - 1) < abs(alpha_m[kw].measured - 1)
+def test_simulate_requires_the_swept_width_when_padded():
+    with pytest.raises(ValueError, match="m"):
+        model.simulate(jax.random.key(0), {"gamma": jnp.float32(1.0)}, {**_TINY, "m_max": 8})

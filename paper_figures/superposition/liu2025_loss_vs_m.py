@@ -1,0 +1,72 @@
+"""Liu, Liu & Gore 2025 (arXiv 2505.10465), Figs. 1 and 4: loss vs width in weak and strong
+superposition, for power-law, exponential and linear feature frequencies.
+
+Dashed lines: the exact weak-superposition loss sum_(i>m) Var(x_i) (theory.superposition). Strong
+superposition (gamma < 0) should fall as 1/m for every law; weak superposition follows the
+frequency tail. Presets: ``quick`` (tiny sizes, one alpha), ``default`` and ``paper`` (those of
+``solvable compare superposition``; paper: n = 10240, m = 8..1024, accelerators only).
+
+The other scaling figures (``liu2025_exponent_vs_alpha``, ``liu2025_norm_histograms``,
+``liu2025_overlap_vs_m``) plot the same data: they use :func:`config`, :func:`compute` and
+:func:`rows` of this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from simulations.compare import ComparisonRow
+from simulations.superposition import CompareConfig, comparison_rows, plot_loss_vs_m, run_config
+from theory.superposition import LAWS
+
+DESCRIPTION = "Superposition toy model: loss vs width, weak vs strong, three frequency laws"
+
+
+def config(preset: str) -> dict:
+    """The sweep of ``preset`` (a :class:`CompareConfig` as a dict)."""
+    if preset == "quick":
+        cfg = CompareConfig(
+            n=128,
+            widths=(8, 16, 32),
+            steps=500,
+            batch=64,
+            seeds=1,
+            laws=LAWS,
+            gammas=(-1.0, 0.5),
+            alphas=(1.0,),
+            pad_widths=True,
+            n_boot=100,
+            eval_batches=4,
+        )
+    else:
+        cfg = CompareConfig.preset(preset)
+    return dataclasses.asdict(cfg)
+
+
+def compute(cfg: dict) -> dict:
+    """Run the sweep; returns ``{"data": tidy dataset, "config": cfg}``."""
+    sweep_config = CompareConfig.from_dict(cfg)
+    sweep_config.validate()
+    data = run_config(sweep_config, name="superposition-scaling", progress=False)
+    return {"data": data, "config": dict(cfg)}
+
+
+def rows(data: dict) -> list[ComparisonRow]:
+    """The comparison rows of the data (:func:`simulations.superposition.comparison_rows`;
+    numpy only, deterministic: computed at plot time since they do not pickle)."""
+    sweep_config = CompareConfig.from_dict(data["config"])
+    return comparison_rows(
+        data["data"],
+        window=sweep_config.window,
+        n_boot=sweep_config.n_boot,
+        exp_scale=sweep_config.exp_scale,
+    )
+
+
+def plot(data: dict, out_dir: Path) -> list[Path]:
+    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
+    path = Path(out_dir) / "liu2025_loss_vs_m.png"
+    fig = plot_loss_vs_m(data["data"], rows(data), exp_scale=data["config"]["exp_scale"])
+    fig.savefig(path, dpi=120)
+    return [path]

@@ -1,0 +1,74 @@
+"""Liu, Liu & Gore 2025 (arXiv 2505.10465), Fig. 2: fraction of represented rows phi_1/2 vs weight
+decay gamma, coloured by width m, and the (gamma, alpha) map (from the phase-diagram sweep).
+
+Predicted: phi_1/2 ≈ m/n (weak, gamma > 0) and ≈ 1 (strong, gamma < 0), boundary near 0.
+Presets: ``quick`` (tiny sizes, one alpha), ``default`` and ``paper`` (those of
+``solvable phase-diagram superposition``; paper: the paper's small-run grid, accelerators).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from simulations.compare import ComparisonRow
+from simulations.superposition import (
+    PhaseDiagramConfig,
+    comparison_rows,
+    plot_phase_diagram,
+    plot_phi_vs_gamma,
+    run_config,
+)
+
+DESCRIPTION = "Superposition toy model: phi_1/2 vs weight decay gamma, coloured by width"
+
+
+def config(preset: str) -> dict:
+    """The sweep of ``preset`` (a :class:`PhaseDiagramConfig` as a dict)."""
+    if preset == "quick":
+        cfg = PhaseDiagramConfig(
+            n=128,
+            widths=(8, 16, 32),
+            steps=400,
+            batch=64,
+            seeds=1,
+            gammas=(-1.0, -0.5, 0.0, 0.5, 1.0),
+            alphas=(1.0,),
+            pad_widths=True,
+            n_boot=100,
+            eval_batches=2,
+        )
+    else:
+        cfg = PhaseDiagramConfig.preset(preset)
+    return dataclasses.asdict(cfg)
+
+
+def compute(cfg: dict) -> dict:
+    """Run the sweep; returns ``{"data": tidy dataset, "config": cfg}``."""
+    sweep_config = PhaseDiagramConfig.from_dict(cfg)
+    sweep_config.validate()
+    data = run_config(sweep_config, name="superposition-phase", progress=False)
+    return {"data": data, "config": dict(cfg)}
+
+
+def rows(data: dict) -> list[ComparisonRow]:
+    """The comparison rows of the data (:func:`simulations.superposition.comparison_rows`;
+    numpy only, deterministic: computed at plot time since they do not pickle)."""
+    sweep_config = PhaseDiagramConfig.from_dict(data["config"])
+    return comparison_rows(
+        data["data"],
+        window=sweep_config.window,
+        n_boot=sweep_config.n_boot,
+        exp_scale=sweep_config.exp_scale,
+    )
+
+
+def plot(data: dict, out_dir: Path) -> list[Path]:
+    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
+    out = Path(out_dir)
+    paths = [out / "liu2025_phi_vs_gamma.png"]
+    plot_phi_vs_gamma(data["data"]).savefig(paths[0], dpi=120)
+    if len(data["config"]["alphas"]) > 1:
+        paths.append(out / "liu2025_phase_map.png")
+        plot_phase_diagram(data["data"], rows(data)).savefig(paths[1], dpi=120)
+    return paths

@@ -1,0 +1,94 @@
+"""Simulator of the superposition toy model (Liu, Liu & Gore 2025, "Superposition Yields Robust
+Neural Scaling", arXiv 2505.10465) on the sweep engine.
+
+``n`` sparse features ``x_i = u_i s_i`` (``u_i ~ Bernoulli(p_i)``, ``s_i ~ U(0, 2)``) are
+squeezed into ``m < n`` dimensions by ``h = W^T x`` and read back by ``y = ReLU(W h + b)``;
+AdamW's *signed* weight decay ``gamma`` selects weak (``gamma > 0``) or strong (``gamma < 0``)
+superposition. Theory: :mod:`theory.superposition`.
+
+Layers, each importing only those above it in this list:
+
+* :mod:`.model`: samplers, loss, optimiser, one training run (:func:`simulate`); pure JAX.
+* :mod:`.experiment`: :class:`CompareConfig`, :class:`PhaseDiagramConfig` (presets ``quick``,
+  ``default``, ``paper``), :func:`make_grid`, :func:`build`, :func:`run_config`, :func:`tidy`.
+* :mod:`.analysis`: :func:`comparison_rows` (measured ``alpha_m`` and ``phi_1/2`` beside theory).
+* :mod:`.plots`: figures (``plot_*`` return a Figure, ``draw_*`` draw on an Axes).
+* :mod:`.commands`: the verbs :func:`compare` and :func:`phase_diagram`
+  (``solvable compare superposition``, ``solvable phase-diagram superposition``).
+
+Every public name is importable from this package (loaded on first use).
+"""
+
+import importlib
+
+_SUBMODULES = ("analysis", "commands", "experiment", "model", "plots")
+
+_NAMES = {
+    "model": (
+        "HIST_BINS",
+        "HIST_WIDTH",
+        "LR_RULES",
+        "STATIC_DEFAULTS",
+        "SparseBatch",
+        "evaluate",
+        "init_params",
+        "lr_multiplier",
+        "make_optimizer",
+        "mean_sq_overlap",
+        "resolve_static",
+        "row_statistics",
+        "sample_features",
+        "sample_sparse_features",
+        "signed_weight_decay",
+        "simulate",
+        "slot_sizes",
+        "sparse_to_dense",
+        "sparse_toy_model_loss",
+        "toy_model_loss",
+        "train",
+    ),
+    "experiment": (
+        "CompareConfig",
+        "PhaseDiagramConfig",
+        "SweepConfig",
+        "build",
+        "make_grid",
+        "run_config",
+        "tidy",
+    ),
+    "analysis": ("PARAM_NAMES", "comparison_rows", "exponent_rows"),
+    "plots": (
+        "draw_exponents",
+        "draw_loss_vs_m",
+        "draw_norm_histogram",
+        "draw_overlaps",
+        "draw_phi_vs_gamma",
+        "plot_exponents",
+        "plot_loss_vs_m",
+        "plot_norm_histograms",
+        "plot_overlaps",
+        "plot_phase_diagram",
+        "plot_phi_vs_gamma",
+        "setting_label",
+    ),
+    "commands": ("compare", "phase_diagram"),
+}
+_THEORY = ("predicted_exponents", "predicted_regime")  # re-exported from theory.superposition
+
+_WHERE = {name: module for module, names in _NAMES.items() for name in names}
+
+__all__ = sorted([*_SUBMODULES, *_WHERE, *_THEORY])
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    if name in _THEORY:
+        return getattr(importlib.import_module("theory.superposition"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

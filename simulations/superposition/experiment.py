@@ -1,0 +1,476 @@
+"""Sweeps of the superposition toy model: configs and presets, grids, the sweep engine's
+:class:`~simulations.grid.Experiment`, and tidy results.
+
+:func:`build` returns the Experiment of one static group (:func:`.model.simulate` with the shapes
+fixed). Swept (traced) parameters: ``gamma`` (required), ``alpha``, ``law_code`` (index into
+:data:`theory.superposition.LAWS`), and optionally ``m`` (padded widths), ``lr``, ``lr_b``,
+``density``. Static: ``n``, ``steps``, ``batch``, either ``m`` or ``m_max`` (padded widths), and
+the optional keys of :data:`.model.STATIC_DEFAULTS`. :func:`make_grid` builds validated grids;
+:class:`CompareConfig` and :class:`PhaseDiagramConfig` describe the sweeps of the commands, with
+presets ``quick``, ``default`` and ``paper``; :func:`run_config` runs one and returns
+:func:`tidy` data.
+
+Run times. The paper preset of :class:`CompareConfig` (``n = 10240``, ``m = 8..1024``, batch
+2048, 20 000 steps, 3 seeds, 14 settings) is ``~2.2e17`` FLOPs: about an hour on one A100-class
+GPU at ~50 TFLOP/s effective, weeks on 2 CPU cores (~10-20 GFLOP/s achieved here). The default
+compare preset takes ~10-15 min on 2 CPU cores, the quick one well under a minute.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import numpy as np
+import xarray as xr
+
+from simulations import sweep
+from simulations.grid import Experiment, Grid
+from simulations.results import SweepResult, mask_diverged
+from simulations.steps import log_steps
+from simulations.superposition.model import (
+    HIST_BINS,
+    HIST_WIDTH,
+    LR_RULES,
+    STATIC_DEFAULTS,
+    resolve_static,
+    simulate,
+)
+from theory import superposition as theory
+from theory.checks import check_choice, check_float, check_int
+
+__all__ = [
+    "CompareConfig",
+    "PhaseDiagramConfig",
+    "SweepConfig",
+    "build",
+    "make_grid",
+    "run_config",
+    "tidy",
+]
+
+_PRESET_NAMES = ("quick", "default", "paper")
+
+
+# --- one static group ----------------------------------------------------------------------------
+def build(static: Mapping[str, Any]) -> Experiment:
+    """The toy model as an :class:`~simulations.grid.Experiment` for one ``(n, m, ...)`` group.
+
+    Args:
+        static: ``n``, ``m`` (or ``m_max``), ``steps``, ``batch`` (required) and the optional
+            keys of :data:`.model.STATIC_DEFAULTS`.
+
+    Returns:
+        An Experiment whose ``run(key, params)`` is :func:`.model.simulate` (``params``: ``gamma``
+        and the optional swept names); outputs as listed in :mod:`.model`. float32.
+    """
+    cfg = resolve_static(static)
+    centers = (np.arange(HIST_BINS) + 0.5) * HIST_WIDTH
+    return Experiment(
+        run=functools.partial(simulate, static=cfg),
+        dims={"loss_curve": ("step",), "norm_hist": ("norm_bin",), "row_norms": ("feature",)},
+        coords={
+            "step": log_steps(cfg["steps"], cfg["n_checkpoints"], zero=False),
+            "norm_bin": centers,
+            "feature": np.arange(1, cfg["n"] + 1),
+        },
+    )
+
+
+def make_grid(
+    *,
+    n: int,
+    widths: Sequence[int],
+    steps: int,
+    batch: int,
+    gammas: Sequence[float] = (),
+    alphas: Sequence[float] = (0.0,),
+    laws: Sequence[str] = ("power",),
+    points: Sequence[Mapping[str, Any]] | None = None,
+    seeds: int = 1,
+    pad_widths: bool = False,
+    **static_options,
+) -> Grid:
+    """A validated :class:`~simulations.grid.Grid` for :func:`build`.
+
+    Points: either the product ``laws x gammas x alphas`` or an explicit list ``points`` of
+    mappings with keys ``law`` (default ``"power"``), ``gamma``, ``alpha`` (default 0) — e.g. to
+    pair the exponential and linear laws with one ``alpha`` only. The law is swept as the traced
+    code ``law_code`` (index into :data:`theory.superposition.LAWS`), so all laws share one
+    compiled program.
+
+    Widths: ``pad_widths=False`` makes ``m`` static (one group and one compilation per width,
+    compute proportional to each width); ``pad_widths=True`` puts every width in one compiled
+    program (static ``m_max = max(widths)``, ``m`` swept, unused columns masked exactly; compute
+    proportional to ``m_max`` for every width: worth it only when compilation dominates).
+    ``static_options``: the optional keys of :data:`.model.STATIC_DEFAULTS`.
+
+    Every value is validated eagerly (``ValueError`` naming the parameter), so nothing is traced
+    with a bad input; each ``(law, alpha, density)`` must give frequencies below 1.
+    """
+    widths = list(widths)
+    if not widths:
+        raise ValueError("widths must be non-empty")
+    if len(set(widths)) != len(widths):
+        raise ValueError(f"widths must be distinct, got {widths}")
+    for m in widths:
+        resolve_static({"n": n, "m": m, "steps": steps, "batch": batch, **static_options})
+    if points is None:
+        if not gammas or not alphas or not laws:
+            raise ValueError("gammas, alphas and laws must be non-empty (or pass points=)")
+        points = [
+            {"law": law, "gamma": g, "alpha": a} for law in laws for g in gammas for a in alphas
+        ]
+    elif not points:
+        raise ValueError("points must be non-empty")
+    density = float(static_options.get("density", STATIC_DEFAULTS["density"]))
+    exp_scale = float(static_options.get("exp_scale", STATIC_DEFAULTS["exp_scale"]))
+    cols: dict[str, list[float]] = {"law_code": [], "gamma": [], "alpha": []}
+    rate = 0.0
+    for pt in points:
+        unknown = set(pt) - {"law", "gamma", "alpha"}
+        if unknown:
+            raise ValueError(f"point keys must be law, gamma, alpha; got {sorted(unknown)}")
+        law = check_choice("law", pt.get("law", "power"), theory.LAWS)
+        if "gamma" not in pt:
+            raise ValueError(f"every point needs a gamma, got {dict(pt)}")
+        g, a = check_float("gamma", pt["gamma"]), float(pt.get("alpha", 0.0))
+        p = theory.frequencies(n, a, law=law, density=density, scale=exp_scale)  # alpha >= 0
+        if p[0] >= 1.0:
+            raise ValueError(f"alpha={a}, law={law!r}, density={density} give p_1 = 1")
+        rate = max(rate, float(np.sum(-np.log1p(-p))))
+        cols["law_code"].append(float(theory.LAWS.index(law)))
+        cols["gamma"].append(g)
+        cols["alpha"].append(a)
+    if "max_rate" not in static_options and rate > STATIC_DEFAULTS["max_rate"]:
+        static_options["max_rate"] = math.ceil(rate * 100.0) / 100.0  # keep keys stable otherwise
+    if float(static_options.get("max_rate", STATIC_DEFAULTS["max_rate"])) < rate:
+        raise ValueError(f"max_rate must be >= sum_i -log(1 - p_i) = {rate:.4g} for this grid")
+    static: dict[str, Any] = {"n": n, "steps": steps, "batch": batch, **static_options}
+    if pad_widths:
+        static["m_max"] = max(widths)
+        n_pts = len(cols["gamma"])
+        cols = {k: [v for _ in widths for v in vals] for k, vals in cols.items()}
+        cols["m"] = [float(m) for m in widths for _ in range(n_pts)]
+    else:
+        static["m"] = widths
+    return Grid.zipped(static=static, points=cols, seeds=seeds)
+
+
+# --- configs and presets -------------------------------------------------------------------------
+_ATTRIBUTES = """
+    Attributes:
+        n: number of features (>= 2).
+        widths: widths m to train (distinct, below n; at least two inside the fit window).
+        steps: optimiser updates per run.
+        batch: samples per update (fresh every step).
+        seeds: independent runs per (width, setting).
+        laws: frequency laws (power, exponential, linear). The power law runs every alpha in
+            alphas, the others run with alpha = 0 (they ignore it).
+        gammas: signed weight decays gamma (< 0: strong superposition, > 0: weak).
+        alphas: power-law exponents alpha of the feature frequencies p_i ∝ i^(-alpha).
+        lr: learning rate of W and b (ignored with lr_rule).
+        lr_rule: 'liu2025-large': the paper's lr = 0.02 (8/m)^(1/4), lr_b = 2/m; none: lr.
+        exp_scale: decay length of the exponential law (the paper's 400 at every n: rescaling it
+            to 400 n / 10240 would keep the paper's shape but leave only ~3 exp_scale active
+            features, not >> m at small n).
+        eval_batches: batches of fresh samples the final loss is averaged over.
+        pad_widths: compile every width into one program (widths padded to the largest, exact;
+            worth it when compilation dominates, i.e. at small sizes).
+        window_min: smallest width of the power-law fit (none: the smallest width).
+        window_max: largest width of the power-law fit (none: the largest width).
+        n_boot: bootstrap resamples of the seeds for the exponent's interval.
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepConfig:
+    __doc__ = (
+        "One sweep of the toy model: sizes, budget, the (law, gamma, alpha) settings, the fit.\n"
+        + _ATTRIBUTES
+    )
+
+    n: int = 512
+    widths: tuple[int, ...] = (16, 24, 40, 64)
+    steps: int = 3000
+    batch: int = 256
+    seeds: int = 2
+    laws: tuple[str, ...] = theory.LAWS
+    gammas: tuple[float, ...] = (-1.0, 0.1)
+    alphas: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
+    lr: float = 1e-2
+    lr_rule: Literal["liu2025-large"] | None = None
+    exp_scale: float = 400.0
+    eval_batches: int = 8
+    pad_widths: bool = False
+    window_min: float | None = None
+    window_max: float | None = None
+    n_boot: int = 1000
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Self:
+        """The config of a mapping such as ``dataclasses.asdict(config)`` read back from JSON
+        (lists become tuples)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+    @property
+    def points(self) -> tuple[tuple[str, float, float], ...]:
+        """The ``(law, gamma, alpha)`` settings, power law first as ordered in ``laws``."""
+        pts: list[tuple[str, float, float]] = []
+        for law in self.laws:
+            if law == "power":
+                pts += [(law, float(g), float(a)) for g in self.gammas for a in self.alphas]
+            else:
+                pts += [(law, float(g), 0.0) for g in self.gammas]
+        return tuple(pts)
+
+    @property
+    def window(self) -> tuple[float | None, float | None] | None:
+        """Fit window ``(window_min, window_max)`` (``None`` if both are open)."""
+        if self.window_min is None and self.window_max is None:
+            return None
+        return (self.window_min, self.window_max)
+
+    def validate(self) -> None:
+        """Check every field (one-line ``ValueError``/``TypeError``) before anything is traced."""
+        n = check_int("n", self.n, 2)
+        for name in ("steps", "batch", "seeds", "eval_batches", "n_boot"):
+            check_int(name, getattr(self, name), 1)
+        for m in self.widths:
+            check_int("widths", m, 1, n - 1)
+        if len(self.widths) < 2 or len(set(self.widths)) != len(self.widths):
+            raise ValueError(f"widths must be >= 2 distinct integers, got {self.widths!r}")
+        if not self.laws or len(set(self.laws)) != len(self.laws):
+            raise ValueError(f"laws must be distinct and non-empty, got {self.laws!r}")
+        for law in self.laws:
+            check_choice("laws", law, theory.LAWS)
+        if not self.gammas:
+            raise ValueError("gammas must be non-empty")
+        for g in self.gammas:
+            check_float("gammas", g)
+        if "power" in self.laws and not self.alphas:
+            raise ValueError("alphas must be non-empty with the power law")
+        for a in self.alphas:
+            check_float("alphas", a, low=0.0)
+        check_float("lr", self.lr, low=0.0, strict=True)
+        if self.lr_rule is not None:
+            check_choice("lr_rule", self.lr_rule, LR_RULES)
+        check_float("exp_scale", self.exp_scale, low=0.0, strict=True)
+        lo = -math.inf if self.window_min is None else check_float("window_min", self.window_min)
+        hi = math.inf if self.window_max is None else check_float("window_max", self.window_max)
+        inside = [m for m in self.widths if lo <= m <= hi]
+        if len(inside) < 2:
+            raise ValueError(
+                f"the fit window [{self.window_min}, {self.window_max}] must hold >= 2 widths, "
+                f"got {inside}"
+            )
+        self.grid()  # the remaining checks (frequencies below 1, ...)
+
+    def grid(self) -> Grid:
+        """The sweep grid (:func:`make_grid`)."""
+        pts = [{"law": law, "gamma": g, "alpha": a} for law, g, a in self.points]
+        return make_grid(
+            n=self.n,
+            widths=self.widths,
+            steps=self.steps,
+            batch=self.batch,
+            points=pts,
+            seeds=self.seeds,
+            pad_widths=self.pad_widths,
+            eval_batches=self.eval_batches,
+            lr=float(self.lr),
+            lr_rule=self.lr_rule,
+            exp_scale=float(self.exp_scale),
+        )
+
+    def describe(self) -> str:
+        """One line: sizes, budget and number of settings."""
+        return (
+            f"n = {self.n}, widths {list(self.widths)}, {self.steps} steps of batch {self.batch}, "
+            f"{self.seeds} seeds, {len(self.points)} settings"
+            + (", widths padded into one program" if self.pad_widths else "")
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CompareConfig(SweepConfig):
+    __doc__ = (
+        "The compare sweep: alpha_m per (law, gamma, alpha) over the widths, beside theory.\n\n"
+        "    Presets: ``quick`` (under a minute on 2 CPU cores; one compiled program, a short\n"
+        "    budget that under-trains the strong regime), ``default`` (~10-15 min on 2 CPU\n"
+        "    cores), ``paper`` (the paper's large runs, n = 10240, m = 8..1024: accelerators).\n"
+        + _ATTRIBUTES
+    )
+
+    @classmethod
+    def preset(cls, name: str) -> Self:
+        """The config of preset ``name`` (``quick``, ``default`` or ``paper``)."""
+        check_choice("preset", name, _PRESET_NAMES)
+        if name == "quick":
+            return cls(
+                n=200,
+                widths=(8, 16, 32),
+                steps=1000,
+                batch=128,
+                seeds=2,
+                laws=("power",),
+                gammas=(-1.0, 0.5),
+                alphas=(1.0, 1.5),
+                pad_widths=True,
+                n_boot=300,
+                eval_batches=4,
+            )
+        if name == "paper":
+            return cls(
+                n=10240,
+                widths=(8, 16, 32, 64, 128, 256, 512, 1024),
+                steps=20000,
+                batch=2048,
+                seeds=3,
+                alphas=(0.5, 1.0, 1.2, 1.5, 2.0),
+                window_min=32.0,
+                lr_rule="liu2025-large",
+            )
+        return cls()
+
+
+def _rounded(values: np.ndarray, decimals: int) -> tuple[float, ...]:
+    return tuple(float(v) for v in np.round(values, decimals))
+
+
+@dataclasses.dataclass(frozen=True)
+class PhaseDiagramConfig(SweepConfig):
+    __doc__ = (
+        "The phase-diagram sweep: phi_1/2 and alpha_m over the (gamma, alpha) plane.\n\n"
+        "    Presets: ``quick`` (seconds on 2 CPU cores), ``default`` (minutes), ``paper`` (the\n"
+        "    paper's small-run grid, n = 1000, m = 10..100, 170 settings: accelerators).\n"
+        + _ATTRIBUTES
+    )
+
+    widths: tuple[int, ...] = (16, 32, 64)
+    steps: int = 2000
+    seeds: int = 1
+    laws: tuple[str, ...] = ("power",)
+    gammas: tuple[float, ...] = _rounded(np.linspace(-1, 1, 9), 3)
+    alphas: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
+    n_boot: int = 500
+
+    @classmethod
+    def preset(cls, name: str) -> Self:
+        """The config of preset ``name`` (``quick``, ``default`` or ``paper``)."""
+        check_choice("preset", name, _PRESET_NAMES)
+        if name == "quick":
+            return cls(
+                n=200,
+                widths=(8, 16, 32),
+                steps=600,
+                batch=128,
+                gammas=(-1.0, -0.5, 0.0, 0.5, 1.0),
+                alphas=(0.5, 1.0, 1.5, 2.0),
+                pad_widths=True,
+                n_boot=200,
+                eval_batches=4,
+            )
+        if name == "paper":
+            return cls(
+                n=1000,
+                widths=(10, 15, 25, 39, 63, 100),
+                steps=20000,
+                batch=2048,
+                gammas=_rounded(np.linspace(-1, 1, 10), 4),
+                alphas=tuple(float(a) for a in np.arange(0, 2.01, 0.125)),
+                n_boot=1000,
+            )
+        return cls()
+
+
+# --- running and tidying -------------------------------------------------------------------------
+def run_config(
+    config: SweepConfig,
+    store: Path | None = None,
+    *,
+    name: str = "superposition",
+    progress: bool = True,
+) -> xr.Dataset:
+    """Run (or resume, with a ``store`` directory) the sweep of ``config``; return :func:`tidy`
+    data (attribute ``n``).
+
+    Chunks hold every row of a width group (at most 256), so no row of a chunk is padding.
+    """
+    grid = config.grid()
+    rows = grid.n_points * grid.seeds
+    chunk = rows if rows <= 256 else math.ceil(rows / math.ceil(rows / 256))
+    result = sweep.run_sweep(
+        build,
+        grid,
+        name=name,
+        store=None if store is None else str(store),
+        chunk_size=chunk,
+        progress=progress,
+        config={"config": dataclasses.asdict(config)},
+    )
+    data = tidy(result)
+    data.attrs["n"] = config.n
+    return data
+
+
+def tidy(result: SweepResult) -> xr.Dataset:
+    """Every run of a sweep of :func:`build` in one dataset with dims ``(setting, m, seed, ...)``.
+
+    A *setting* is one ``(law, gamma, alpha)`` triple (coordinates along ``setting``); ``m`` is the
+    width, whether it was static (one group per width) or swept (padded widths). Runs flagged
+    non-finite are NaN (:func:`simulations.results.mask_diverged`); missing runs are NaN too, and
+    so are the overlaps of runs with fewer than two rows above the threshold.
+    """
+    entries = []
+    for ds in result.groups:
+        ds = mask_diverged(ds)
+        for i in range(ds.sizes["point"]):
+            m = int(ds["m"].values[i]) if ds["m"].ndim == 1 else int(ds["m"].values)
+            if "law_code" in ds.coords:
+                law = theory.LAWS[int(ds["law_code"].values[i])]
+            else:
+                law = str(ds.attrs.get("static.law", STATIC_DEFAULTS["law"]))
+            gamma = float(ds["gamma"].values[i])
+            alpha = float(ds["alpha"].values[i]) if "alpha" in ds.coords else 0.0
+            entries.append(((law, gamma, alpha), m, ds, i))
+    settings = list(dict.fromkeys(e[0] for e in entries))
+    widths = sorted({e[1] for e in entries})
+    s_index = {s: k for k, s in enumerate(settings)}
+    m_index = {m: k for k, m in enumerate(widths)}
+    first = entries[0][2]
+    n_seeds = first.sizes["seed"]
+    data = {}
+    for name, var in first.data_vars.items():
+        extra_dims = var.dims[2:]
+        shape = (len(settings), len(widths), n_seeds, *var.shape[2:])
+        fill = False if var.dtype == bool else np.nan
+        dtype = bool if var.dtype == bool else np.float64
+        arr = np.full(shape, fill, dtype=dtype)
+        for setting, m, ds, i in entries:
+            arr[s_index[setting], m_index[m]] = ds[name].values[i]
+        data[name] = (("setting", "m", "seed", *extra_dims), arr)
+    coords: dict[str, Any] = {
+        "setting": np.arange(len(settings)),
+        "law": ("setting", [s[0] for s in settings]),
+        "gamma": ("setting", [s[1] for s in settings]),
+        "alpha": ("setting", [s[2] for s in settings]),
+        "m": widths,
+        "seed": np.arange(n_seeds),
+    }
+    for dim in ("step", "norm_bin", "feature"):
+        if dim in first.coords:
+            coords[dim] = first[dim].values
+    for name, count in (
+        ("overlap_sq_strong", "count_strong"),
+        ("overlap_sq_represented", "count_represented"),
+    ):
+        if name in data and count in data:
+            value = data[name][1]
+            data[name] = (data[name][0], np.where(data[count][1] >= 2, value, np.nan))
+    n = int(first.attrs.get("static.n", first["n"].values if "n" in first.coords else 0))
+    return xr.Dataset(data, coords=coords, attrs={"n": n})

@@ -1,0 +1,275 @@
+"""Figures of superposition sweeps (matplotlib only; nothing is saved or shown here).
+
+``draw_*`` functions draw one panel on a given ``Axes``; ``plot_*`` functions build and return a
+:class:`matplotlib.figure.Figure` (not registered with pyplot: save it with ``fig.savefig`` or
+display it in a notebook). Inputs: the tidy dataset of :func:`.experiment.run_config` and the
+rows of :func:`.analysis.comparison_rows`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import matplotlib
+import numpy as np
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from simulations.compare import ComparisonRow
+from simulations.superposition.analysis import exponent_rows
+from theory import superposition as theory
+
+__all__ = [
+    "draw_exponents",
+    "draw_loss_vs_m",
+    "draw_norm_histogram",
+    "draw_overlaps",
+    "draw_phi_vs_gamma",
+    "plot_exponents",
+    "plot_loss_vs_m",
+    "plot_norm_histograms",
+    "plot_overlaps",
+    "plot_phase_diagram",
+    "plot_phi_vs_gamma",
+    "setting_label",
+]
+
+
+def _colors(k: int) -> np.ndarray:
+    return matplotlib.colormaps["viridis"](np.linspace(0, 0.9, k))
+
+
+def _setting(data: xr.Dataset, s: int) -> tuple[str, float, float]:
+    return (
+        str(data["law"].values[s]),
+        float(data["gamma"].values[s]),
+        float(data["alpha"].values[s]),
+    )
+
+
+def setting_label(law: str, gamma: float, alpha: float) -> str:
+    """``"power α=1.5, γ=-1"`` (``alpha`` only for the power law)."""
+    return f"{law} α={alpha:g}, γ={gamma:g}" if law == "power" else f"{law}, γ={gamma:g}"
+
+
+def draw_loss_vs_m(
+    ax: Axes,
+    data: xr.Dataset,
+    rows: Sequence[ComparisonRow],
+    law: str,
+    *,
+    exp_scale: float = 400.0,
+) -> Axes:
+    """Final loss vs width for the settings of one frequency law (mean ± sd over seeds), with
+    the fitted ``alpha_m`` in the legend, the exact weak-superposition loss (dashed) and ``1/m``.
+    """
+    n = int(data.attrs["n"])
+    widths = np.asarray(data["m"].values, dtype=float)
+    fits = exponent_rows(list(rows))
+    colors = _colors(max(2, data.sizes["setting"]))
+    weak_drawn = set()
+    for s in range(data.sizes["setting"]):
+        if str(data["law"].values[s]) != law:
+            continue
+        _, gamma, alpha = _setting(data, s)
+        y = data["final_loss"].values[s]  # (m, seed)
+        mean, sd = np.nanmean(y, axis=1), np.nanstd(y, axis=1)
+        r = fits.get((law, gamma, alpha))
+        label = setting_label(law, gamma, alpha)
+        if r is not None and math.isfinite(r.measured):
+            label += f": α_m={r.measured:.2f}"
+        marker = "o" if gamma < 0 else "s"
+        ax.errorbar(
+            widths, mean, yerr=sd, fmt=marker + "-", color=colors[s], label=label, ms=4, lw=1
+        )
+        if alpha not in weak_drawn:
+            weak_drawn.add(alpha)
+            weak = theory.weak_loss(n, widths.astype(int), alpha, law=law, scale=exp_scale)
+            ax.plot(widths, weak, "--", color=colors[s], lw=1, alpha=0.7)
+    ref = np.nanmean(data["final_loss"].values) * widths[0] / widths
+    ax.plot(widths, ref, ":", color="gray", label="∝ 1/m")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="width m",
+        ylabel="final loss",
+        title=f"{law} frequencies (dashed: weak-superposition sum)",
+    )
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_loss_vs_m(
+    data: xr.Dataset, rows: Sequence[ComparisonRow], *, exp_scale: float = 400.0
+) -> Figure:
+    """:func:`draw_loss_vs_m`, one panel per frequency law (strong and weak together)."""
+    laws = list(dict.fromkeys(str(v) for v in data["law"].values))
+    fig = Figure(figsize=(5.2 * len(laws), 4.2), layout="tight")
+    axes = fig.subplots(1, len(laws), squeeze=False)[0]
+    for ax, law in zip(axes, laws, strict=True):
+        draw_loss_vs_m(ax, data, rows, law, exp_scale=exp_scale)
+    return fig
+
+
+def draw_exponents(
+    ax: Axes, rows: Sequence[ComparisonRow], *, n: int, widths: Sequence[int]
+) -> Axes:
+    """Measured ``alpha_m`` vs ``alpha`` (power law) with ``alpha - 1``, ``max(1, 2(alpha - 1))``
+    and the exact finite-``n`` weak slope over the same widths."""
+    a = np.linspace(0.0, 2.2, 200)
+    ax.plot(a, theory.model_exponent(a, "weak"), "k--", lw=1, label="weak: α − 1")
+    ax.plot(a, theory.model_exponent(a, "strong"), "k-", lw=1, label="strong: max(1, 2(α − 1))")
+    fin = [theory.finite_n_weak_exponent(n, list(widths), x) for x in a]
+    ax.plot(a, fin, "k:", lw=1, label=f"weak, exact sum (n = {n})")
+    for regime, color in (("strong", "C3"), ("weak", "C0"), ("boundary", "C2")):
+        sel = [
+            r
+            for r in rows
+            if r.quantity == "alpha_m" and r.phase == regime and r.params["law"] == "power"
+        ]
+        if not sel:
+            continue
+        x = np.array([r.params["alpha"] for r in sel])
+        y = np.array([r.measured for r in sel])
+        err = np.array(
+            [[r.measured - r.ci_low for r in sel], [r.ci_high - r.measured for r in sel]]
+        )
+        sign = {"strong": "<", "weak": ">"}.get(regime, "=")
+        ax.errorbar(
+            x,
+            y,
+            yerr=np.abs(err),
+            fmt="o",
+            color=color,
+            ms=4,
+            capsize=2,
+            label=f"measured, {regime} (γ {sign} 0)",
+        )
+    ax.set(xlabel="frequency exponent α", ylabel="model exponent α_m", ylim=(-0.6, 2.6))
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_exponents(rows: Sequence[ComparisonRow], *, n: int, widths: Sequence[int]) -> Figure:
+    """:func:`draw_exponents` in a figure of its own."""
+    fig = Figure(figsize=(5.5, 4.2), layout="tight")
+    draw_exponents(fig.subplots(), rows, n=n, widths=widths)
+    return fig
+
+
+def draw_norm_histogram(ax: Axes, data: xr.Dataset, setting: int) -> Axes:
+    """Row-norm histograms (seed-averaged) of one setting, one line per width, with the
+    thresholds 1/2 (represented) and 1 (strongly represented)."""
+    centers = data["norm_bin"].values
+    colors = _colors(data.sizes["m"])
+    for k, m in enumerate(data["m"].values):
+        h = np.nanmean(data["norm_hist"].values[setting, k], axis=0)
+        ax.step(centers, h, where="mid", color=colors[k], label=f"m = {m}")
+    ax.axvline(0.5, color="gray", lw=0.8, ls=":")
+    ax.axvline(1.0, color="gray", lw=0.8, ls="--")
+    ax.set(xlabel="‖W_i‖", ylabel="fraction of rows", yscale="log")
+    ax.set_title(setting_label(*_setting(data, setting)), fontsize=8)
+    return ax
+
+
+def plot_norm_histograms(
+    data: xr.Dataset, *, setting_filter: Callable[[xr.Dataset, int], bool] | None = None
+) -> Figure:
+    """:func:`draw_norm_histogram` for the first six settings (those ``setting_filter(data, s)``
+    keeps, if given), side by side."""
+    settings = [
+        s for s in range(data.sizes["setting"]) if setting_filter is None or setting_filter(data, s)
+    ][:6]
+    fig = Figure(figsize=(3.6 * len(settings), 3.2), layout="tight")
+    axes = fig.subplots(1, len(settings), squeeze=False)[0]
+    for ax, s in zip(axes, settings, strict=True):
+        draw_norm_histogram(ax, data, s)
+    axes[0].legend(fontsize=7)
+    return fig
+
+
+def plot_phase_diagram(data: xr.Dataset, rows: Sequence[ComparisonRow]) -> Figure:
+    """Maps over ``(gamma, alpha)`` (power law) of ``phi_1/2`` at the largest width and of the
+    measured ``alpha_m``, with the predicted weak/strong boundary ``gamma = 0``."""
+    sel = [s for s in range(data.sizes["setting"]) if str(data["law"].values[s]) == "power"]
+    gammas = np.unique(data["gamma"].values[sel])
+    alphas = np.unique(data["alpha"].values[sel])
+    phi = np.full((alphas.size, gammas.size), np.nan)
+    am = np.full_like(phi, np.nan)
+    fits = exponent_rows(list(rows))
+    for s in sel:
+        _, g, a = _setting(data, s)
+        i, j = np.searchsorted(alphas, a), np.searchsorted(gammas, g)
+        phi[i, j] = np.nanmean(data["phi_half"].values[s, -1])
+        r = fits.get(("power", g, a))
+        am[i, j] = np.nan if r is None else r.measured
+    fig = Figure(figsize=(10, 4), layout="tight")
+    axes = fig.subplots(1, 2)
+    for ax, z, title, cmap in (
+        (axes[0], phi, f"φ½ at m = {int(data['m'].values[-1])}", "magma"),
+        (axes[1], am, "measured α_m", "viridis"),
+    ):
+        mesh = ax.pcolormesh(gammas, alphas, z, shading="nearest", cmap=cmap)
+        fig.colorbar(mesh, ax=ax)
+        ax.axvline(0.0, color="w", ls="--", lw=1.5, label="predicted boundary γ = 0")
+        ax.set(xlabel="weight decay γ", ylabel="frequency exponent α", title=title)
+    axes[0].legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def draw_overlaps(ax: Axes, data: xr.Dataset) -> Axes:
+    """Mean squared overlap of represented rows vs width (strong settings, ``gamma < 0``),
+    against ``1/m`` (random unit vectors) and the Welch bound."""
+    widths = np.asarray(data["m"].values)
+    n = int(data.attrs["n"])
+    for s in range(data.sizes["setting"]):
+        if float(data["gamma"].values[s]) >= 0:
+            continue
+        y = np.nanmean(data["overlap_sq_represented"].values[s], axis=1)
+        ax.plot(widths, y, "o-", ms=4, label=setting_label(*_setting(data, s)))
+    ax.plot(
+        widths, theory.random_overlap_moments(widths)[0], "k--", label="1/m (random unit vectors)"
+    )
+    ax.plot(widths, [theory.welch_bound(n, int(m)) for m in widths], "k:", label="Welch bound")
+    ax.set(xscale="log", yscale="log", xlabel="width m", ylabel="mean squared overlap")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_overlaps(data: xr.Dataset) -> Figure:
+    """:func:`draw_overlaps` in a figure of its own."""
+    fig = Figure(figsize=(5.2, 4.2), layout="tight")
+    draw_overlaps(fig.subplots(), data)
+    return fig
+
+
+def draw_phi_vs_gamma(ax: Axes, data: xr.Dataset, alpha: float) -> Axes:
+    """``phi_1/2`` (seed mean) vs weight decay ``gamma`` at one ``alpha``, one line per width,
+    with the weak prediction ``m/n`` dotted and the boundary ``gamma = 0`` dashed."""
+    n = int(data.attrs["n"])
+    sel = np.flatnonzero(np.isclose(data["alpha"].values, alpha))
+    order = sel[np.argsort(data["gamma"].values[sel])]
+    g = data["gamma"].values[order]
+    colors = _colors(data.sizes["m"])
+    for k, m in enumerate(data["m"].values):
+        phi = np.nanmean(data["phi_half"].values[order, k], axis=-1)
+        ax.plot(g, phi, "o-", ms=3, color=colors[k], label=f"m = {m}")
+        ax.axhline(theory.predicted_phi_half(n, int(m), "weak"), color=colors[k], ls=":", lw=0.8)
+    ax.axvline(0.0, color="gray", ls="--", lw=1)
+    ax.set(
+        xlabel="weight decay γ", ylabel="φ½", title=f"α = {alpha:g} (dotted: m/n)", ylim=(0, 1.05)
+    )
+    return ax
+
+
+def plot_phi_vs_gamma(data: xr.Dataset) -> Figure:
+    """:func:`draw_phi_vs_gamma`, one panel per ``alpha``."""
+    alphas = np.unique(data["alpha"].values)
+    fig = Figure(figsize=(4.2 * len(alphas), 3.6), layout="tight")
+    axes = fig.subplots(1, len(alphas), squeeze=False)[0]
+    for ax, a in zip(axes, alphas, strict=True):
+        draw_phi_vs_gamma(ax, data, float(a))
+    axes[0].legend(fontsize=7)
+    return fig
