@@ -37,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _peak import best_time, measure_matmul_peak
 
-from simulations import plrf
+from simulations.plrf import model as plrf
+from theory import plrf as theory_plrf
 
 
 def _problems(configs, v, d):
@@ -54,7 +55,7 @@ def _problems(configs, v, d):
         for i, (a, b) in enumerate(configs):
             out.append(jax.block_until_ready(fn(jax.random.key(i), a, b)))
         setup = (time.perf_counter() - t0) / len(configs)
-        gammas = [float(plrf.learning_rate_from_scale(a, v, 0.5)) for a, _ in configs]
+        gammas = [theory_plrf.learning_rate(a, v, 0.5) for a, _ in configs]
     probs = [jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), p) for p in out]
     return probs, gammas, setup
 

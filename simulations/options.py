@@ -229,6 +229,13 @@ def _walk(cls, prefix: tuple[str, ...] = ()):
         yield (*prefix, f.name), tp, cls
 
 
+def _metavar(tp) -> str | None:
+    name = _type_name(tp)
+    if typing.get_origin(_strip_optional(tp)[0]) is typing.Literal:
+        return name
+    return name.upper()
+
+
 def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
     """Add one ``--field-name`` option per (flattened) field of the dataclass ``cls``.
 
@@ -263,7 +270,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
             dest="cfg__" + "__".join(path),
             type=parse,
             default=None,
-            metavar=_type_name(tp).upper() if typing.get_origin(tp) is not typing.Literal else None,
+            metavar=_metavar(tp),
             help=helps.get(path, ""),
         )
 

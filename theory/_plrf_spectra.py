@@ -3,7 +3,7 @@
 Everything here is float64. The public entry points (with validation and documentation) live in
 :mod:`theory.plrf`; these helpers assume validated input.
 
-Notation (Paquette, Paquette, Xiao, Pennington, arXiv 2405.15074, §2 and App. E; THEORY.md §1):
+Notation (Paquette, Paquette, Xiao, Pennington, arXiv 2405.15074, §2 and App. E):
 ``σ_j = j^(-2α)`` and ``c_j² = j^(-2α-2β)`` for ``j = 1..v``; ``K̂ = Wᵀ D W`` (``d×d``). The
 deterministic equivalent ``m(z)`` solves ``m = 1 / (1 + (1/d) Σ_j σ_j / (σ_j m − z))``. We work
 with the normalised Stieltjes transform of K̂'s eigenvalues,
