@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _peak import best_time, measure_matmul_peak
 
-from simulations import random_features as rfs
+from simulations.random_features import experiment, model
 
 
 def _flops(m: int, n: int, t: int) -> float:
@@ -44,7 +44,7 @@ def _flops(m: int, n: int, t: int) -> float:
 
 def _bench(m: int, n: int, t: int, batch: int, x64: bool, repeats: int) -> dict:
     dtype = jnp.float64 if x64 else jnp.float32
-    exp = rfs.build_ridge(dict(n_latent=m, n_features=n, n_samples=t, x64=int(x64)))
+    exp = experiment.build_ridge(dict(n_latent=m, n_features=n, n_samples=t, x64=int(x64)))
     keys = jax.random.split(jax.random.key(0), batch)
     params = {
         "b": jnp.full((batch,), 1.5, dtype),
@@ -56,8 +56,8 @@ def _bench(m: int, n: int, t: int, batch: int, x64: bool, repeats: int) -> dict:
     single = jax.jit(exp.run)
     singles = [{k: v[i] for k, v in params.items()} for i in range(batch)]
     n_normals = t * m + n * m + m + t
-    # the same draw as the run makes (simulations.random_features._normals), summed
-    draw = jax.jit(jax.vmap(lambda k: jnp.sum(rfs._normals(k, [(n_normals,)], dtype)[0])))
+    # the same draw as the run makes (simulations.random_features.model.normals), summed
+    draw = jax.jit(jax.vmap(lambda k: jnp.sum(model.normals(k, [(n_normals,)], dtype)[0])))
 
     t_batch = best_time(lambda: batched(keys, params)["test_loss"].block_until_ready(),
                         repeats=repeats)  # fmt: skip

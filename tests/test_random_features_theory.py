@@ -1,7 +1,10 @@
-"""Tests of theory.random_features: closed forms, limits, exponents, BAP flow theory, bad inputs."""
+"""theory.random_features: closed forms, limits, exponents, optimal ridge, BAP flow theory, the
+realised eigenbasis curves (numpy and jax.numpy), bad inputs."""
 
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -41,7 +44,7 @@ def test_ridgeless_loss_is_symmetric_peaks_at_n_equals_t_and_plateaus_at_m():
 
 
 def test_c_alpha_reference_values_and_asymptote():
-    # THEORY.md §2: C_1 = 2.4674 (= pi^2/4), C_0.5 = 3.7609, C_2 = 1.7680
+    # C_1 = 2.4674 (= pi^2/4), C_0.5 = 3.7609, C_2 = 1.7680
     assert rf.c_alpha(1.0) == pytest.approx(math.pi**2 / 4, rel=1e-12)
     assert rf.c_alpha(0.5) == pytest.approx(3.7609, abs=1e-4)
     assert rf.c_alpha(2.0) == pytest.approx(1.7680, abs=1e-4)
@@ -106,7 +109,7 @@ def test_ridge_loss_broadcasts():
     ],
 )
 def test_exponents_reference_table(b, a, row):
-    # THEORY.md §2 "Exponents" table
+    # reference table: e_t = (a-1)/b, e_P = min(a-1, 2b), e_N = min(a-1, b), compute exponents
     ex = rf.exponents(b, a)
     keys = ("e_t", "e_P", "e_N", "compute_N", "compute_t", "compute_loss")
     assert [ex[k] for k in keys] == pytest.approx(list(row), abs=1e-12)
@@ -214,6 +217,74 @@ def test_flow_theory_matches_realised_average(n, t):
         mean, se = sims.mean(0), sims.std(0) / math.sqrt(len(sims))
         th = getattr(theory, name)
         assert (np.abs(mean - th) <= 4 * se + 0.03 * th).all(), (name, mean / th - 1, se / th)
+
+
+# --------------------------------------------------------------------------------------------
+# optimal ridge, jit-usable pieces shared with the simulator
+# --------------------------------------------------------------------------------------------
+
+
+def test_optimal_ridge_minimises_the_ridge_loss():
+    lam, v2 = _spectrum()
+    noise = 1e-3 / 300
+    for n, t in [(40, 80), (80, 80), (160, 80)]:
+        d = rf.optimal_ridge(lam, v2, n, t, noise)
+        best = rf.ridge_loss(lam, v2, n, t, d, noise)
+        assert 1e-8 < d < 1e3
+        for factor in (0.5, 2.0):
+            assert best <= rf.ridge_loss(lam, v2, n, t, d * factor, noise) * (1 + 1e-9)
+    # at N = T the ridgeless loss diverges: the optimum is finite and needs delta > 0
+    assert math.isinf(rf.ridge_loss(lam, v2, 80, 80, 0.0, noise))
+    with pytest.raises(ValueError, match="bounds"):
+        rf.optimal_ridge(lam, v2, 40, 80, noise, bounds=(0.0, 1.0))
+
+
+def test_power_law_latent_matches_spectrum_and_target_power():
+    m, b, a = 50, 1.7, 2.3
+    k = np.arange(1, m + 1, dtype=float)
+    lam, var_w = rf.power_law_latent(k, b, a, m)
+    np.testing.assert_allclose(lam, rf.latent_spectrum(m, b), rtol=1e-14)
+    np.testing.assert_allclose(lam * var_w, rf.target_power(m, a), rtol=1e-13)
+    with jax.enable_x64(True):
+        lam_j, var_j = jax.jit(rf.power_law_latent, static_argnums=3)(jnp.asarray(k), b, a, m)
+    np.testing.assert_allclose(lam_j, lam, rtol=1e-14)
+    np.testing.assert_allclose(var_j, var_w, rtol=1e-14)
+
+
+@pytest.mark.parametrize("flow", [True, False])
+def test_eigenbasis_curves_agree_in_numpy_and_under_jit(flow):
+    rng = np.random.default_rng(3)
+    m, n, t = 20, 8, 15
+    lam = rf.latent_spectrum(m, 1.5)
+    w, f = rng.standard_normal(m), rng.standard_normal((n, m))
+    x = rng.standard_normal((t, m)) * np.sqrt(lam)
+    y = x @ w
+    z = x @ f.T / math.sqrt(n)
+    args = (
+        z.T @ z / t,
+        z.T @ y / t,
+        float(y @ y) / t,
+        (f * lam) @ f.T / n,
+        (f * lam) @ w / math.sqrt(n),
+        float(w @ (lam * w)),
+        1e-3,
+    )
+    steps = np.array([0.0, 1.0, 10.0, 100.0])
+    timing = dict(times=0.3 * steps) if flow else dict(steps=steps, learning_rate=0.3)
+    ref = rf.eigenbasis_curves(*args, **timing)
+    with jax.enable_x64(True):
+        fn = jax.jit(
+            lambda *a: rf.eigenbasis_curves(*a, **{k: jnp.asarray(v) for k, v in timing.items()})
+        )
+        out = fn(*(jnp.asarray(a) for a in args))
+    assert isinstance(ref.test, np.ndarray)
+    np.testing.assert_allclose(out.test, ref.test, rtol=1e-10)
+    np.testing.assert_allclose(out.train, ref.train, rtol=1e-10)
+    np.testing.assert_allclose(out.filter, ref.filter, rtol=1e-10, atol=1e-12)
+    # realised_loss_curve is the same kernel on the same problem
+    kw = dict(times=0.3 * steps) if flow else dict(steps=steps, learning_rate=0.3)
+    c = rf.realised_loss_curve(lam, w, f, data=x, labels=y, noise=1e-3, **kw)
+    np.testing.assert_allclose(c.test, ref.test, rtol=1e-12)
 
 
 # --------------------------------------------------------------------------------------------
