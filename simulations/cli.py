@@ -37,6 +37,11 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parent
 _FIGURES_ROOT = _ROOT.parent / "paper_figures"
 _PRESETS = ("quick", "default", "paper")  # = simulations.options.PRESETS (kept import-free here)
+_VERB_HELP = {
+    "compare": "measured vs predicted: comparison.csv, the printed table and figures",
+    "phase-diagram": "sweep a phase plane: measured vs predicted exponents and the map",
+    "run": "one configuration: simulation beside theory",
+}
 
 
 def _module_docline(node) -> str:
@@ -110,7 +115,7 @@ def _top_parser(models, figures) -> argparse.ArgumentParser:
     for model, vs in models.items():
         for verb, line in vs.items():
             verbs.setdefault(verb, []).append(model)
-            helps.setdefault(verb, line)
+            helps.setdefault(verb, _VERB_HELP.get(verb, line))
     parser = argparse.ArgumentParser(
         prog="solvable",
         description="Simulate solvable models of neural scaling laws and compare with theory.",

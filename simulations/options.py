@@ -75,7 +75,8 @@ def _type_name(tp) -> str:
     elif origin is tuple:
         args = typing.get_args(tp)
         if len(args) == 2 and args[1] is Ellipsis:
-            name = f"{_type_name(args[0])},..."
+            nested = typing.get_origin(_strip_optional(args[0])[0]) is tuple
+            name = f"{_type_name(args[0])};..." if nested else f"{_type_name(args[0])},..."
         else:
             name = ",".join(_type_name(a) for a in args)
     else:
