@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/lottery_train.py [--json PATH] [--quick]``
 
-For each width ``N`` (SiLU, float64, the model of :mod:`simulations.lottery` with Adam for
+For each width ``N`` (SiLU, float64, the model of :mod:`simulations.lottery.model` with Adam for
 ``steps`` steps on the 256-point grid), the same ``S`` seeds are trained
 
 * batched: one call of ``jit(vmap(run))`` over the ``S`` seeds (what the sweep engine runs), and
@@ -31,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _peak import best_time, measure_matmul_peak
 
-from simulations import lottery
+from simulations.lottery.experiment import build
+from simulations.lottery.model import STATIC_DEFAULTS
 
 
 def _bench_width(width: int, seeds: int, steps: int, repeats: int) -> dict:
-    exp = lottery.build({"width": width, "adam_steps": steps, "n_checkpoints": 8})
+    exp = build({"width": width, "adam_steps": steps, "n_checkpoints": 8})
     with jax.enable_x64(True):
         keys = jnp.stack([jax.random.key(s) for s in range(seeds)])
         params = {"lr": jnp.full(seeds, 3e-2), "lr_end": jnp.full(seeds, 1e-5)}
@@ -55,7 +56,7 @@ def _bench_width(width: int, seeds: int, steps: int, repeats: int) -> dict:
         check = np.asarray(batched(keys, params)["test_mse"])
         ref = np.array([float(single(keys[s], one_params)["test_mse"]) for s in range(2)])
     np.testing.assert_allclose(check[:2], ref, rtol=1e-6)  # same nets either way
-    flops = 18.0 * width * lottery.STATIC_DEFAULTS["n_train"] * steps * seeds
+    flops = 18.0 * width * STATIC_DEFAULTS["n_train"] * steps * seeds
     return {
         "width": width,
         "seeds": seeds,

@@ -1,5 +1,5 @@
 """theory.lottery: approximation exponent, piecewise-linear and exact ReLU floors, ensembles,
-mirror pairs, bad inputs (THEORY.md §4)."""
+mirror pairs, reference measurements, bad inputs (Liu & Tegmark, arXiv 2310.02258)."""
 
 import itertools
 import math
@@ -26,7 +26,7 @@ def test_approximation_exponent():
 
 
 def test_piecewise_linear_floor_is_h4_over_180_and_matches_least_squares():
-    # THEORY.md: 1.4222/K^4 for x² on [−2, 2]
+    # the classic bound: 1.4222/K^4 for x² on [−2, 2]
     assert lt.piecewise_linear_floor(1) == pytest.approx(256 / 180, rel=1e-15)
     assert 256 / 180 == pytest.approx(1.4222, abs=1e-4)
     ks = np.array([1, 2, 3, 5, 8])
@@ -67,16 +67,18 @@ def test_relu_floor_n3_against_brute_force_over_all_orientations():
     y = x**2
 
     def err(t, signs):
-        basis = np.column_stack([np.ones_like(x)] + [np.maximum(s * (x - ti), 0.0)
-                                                     for ti, s in zip(t, signs)])  # fmt: skip
+        relus = [np.maximum(s * (x - ti), 0.0) for ti, s in zip(t, signs, strict=True)]
+        basis = np.column_stack([np.ones_like(x), *relus])
         coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
         return float(np.mean((basis @ coef - y) ** 2))
 
     best = math.inf
     for signs in itertools.product((-1.0, 1.0), repeat=3):
         for start in ([-1.2, -0.4, 0.6], [-0.6, 0.4, 1.2]):
-            res = optimize.minimize(err, start, args=(signs,), method="Nelder-Mead",
-                                    options={"xatol": 1e-7, "fatol": 1e-12})  # fmt: skip
+            options = {"xatol": 1e-7, "fatol": 1e-12}
+            res = optimize.minimize(
+                err, start, args=(signs,), method="Nelder-Mead", options=options
+            )
             best = min(best, res.fun)
     # the 4000-point midpoint rule (O(h²) with kinks) and Nelder-Mead's tolerance limit the
     # agreement to ~1e-5
@@ -142,6 +144,16 @@ def test_mirror_pair_mse_falls_as_w4_for_silu():
     # with the knots ±b/w at the optimal ±2/3
     assert lt.mirror_pair_mse(0.3, 0.2, activation="relu") == pytest.approx(lt.relu_floor(2))
     assert lt.mirror_pair_mse(0.3, 0.1, activation="relu") > 1.1 * lt.relu_floor(2)
+
+
+def test_reference_measurements_are_labelled_slopes():
+    # measurements under named recipes, not predictions: SiLU between the CLT's 1 and the
+    # approximation exponent 4, the polish steeper, ReLU near (below) 4
+    lo, hi = lt.REFERENCE_SILU_SLOPE_CI
+    assert lo < lt.REFERENCE_SILU_SLOPE < hi
+    assert lt.LOTTERY_CLT_EXPONENT <= hi and hi < lt.REFERENCE_POLISHED_SLOPE
+    lo, hi = lt.REFERENCE_RELU_SLOPE_CI
+    assert lo <= lt.REFERENCE_RELU_SLOPE < hi < lt.approximation_exponent(1)
 
 
 def test_bad_inputs():

@@ -1,5 +1,5 @@
-"""simulations.lottery: width scaling of trained nets against THEORY.md §4, the exact ReLU floor,
-the mechanism diagnostics, and the compare command in quick mode.
+"""simulations.lottery against theory.lottery: width exponents beside the reference measurements,
+the exact ReLU floor, the training budget, the N = 2 modes and mirror pairs, explicit ensembles.
 
 Seeds are deterministic (the sweep engine's keys), so every statistical tolerance below is
 justified by the spread measured over seeds, not tuned until it passes.
@@ -8,7 +8,6 @@ justified by the spread measured over seeds, not tuned until it passes.
 import csv
 import math
 
-import jax
 import numpy as np
 import pytest
 
@@ -21,14 +20,15 @@ N2_RECIPE = lot.Recipe(adam_steps=2000, lbfgs_steps=1000)
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lottery-compare")
-    rows = lot.compare_command(out, quick=True)
-    return out, rows
+    """``solvable compare lottery --preset quick``: the verb end to end, and its sweeps' rows."""
+    out = tmp_path_factory.mktemp("lottery-quick")
+    config = lot.CompareConfig.preset("quick")
+    return out, lot.compare(config, out, progress=False)
 
 
 @pytest.fixture(scope="module")
 def n2():
-    # 96 width-2 SiLU nets, Adam then L-BFGS (the polish separates the modes, see the report)
+    # 96 width-2 SiLU nets, Adam then L-BFGS (the polish separates the modes)
     return lot.run_n2(N2_RECIPE, 96)
 
 
@@ -45,31 +45,48 @@ def _row(rows, **match):
     return found[0]
 
 
-# --- the compare command --------------------------------------------------------------------------
-def test_compare_command_quick_writes_the_common_format(quick):
+# --- the quick comparison -----------------------------------------------------------------------
+def test_compare_quick_writes_the_common_format(quick):
     out, rows = quick
     with (out / "comparison.csv").open() as fh:
-        header = next(csv.reader(fh))
-    assert header[:9] == [*lot.PARAM_NAMES, "phase", "quantity", "predicted", "measured",
-                          "ci_low", "ci_high"]  # fmt: skip
+        table = list(csv.reader(fh))
+    core = ["phase", "quantity", "predicted", "measured", "ci_low", "ci_high"]
+    assert table[0] == [*lot.PARAM_NAMES, *core, "window", "n_seeds", "note"]
+    assert len(table) == 1 + len(rows)
     assert (out / "width_scaling.png").stat().st_size > 10_000
     assert (out / "sweep").is_dir()
-    # every row names its training recipe
+
+
+def test_run_verb_resumes_the_quick_silu_sweep(quick, capsys):
+    out, _ = quick
+    sweep = out / "sweep" / f"silu-{lot.QUICK_RECIPE.label}"
+    config = lot.RunConfig(seeds=16, n_boot=200, store=str(sweep))  # the quick SiLU grid
+    table = lot.run(config, out / "run", progress=False)  # nothing left to train
+    stored = lot.width_table(store.open_sweep(sweep), lot.QUICK_RECIPE)
+    np.testing.assert_array_equal(table.test_mse, stored.test_mse)
+    text = capsys.readouterr().out
+    assert f"silu, square, recipe {lot.QUICK_RECIPE.label}, 16 seeds" in text
+    assert "PowerLawFit" in text and len(text.splitlines()) == 2 + 5 + 1
+
+
+def test_quick_rows_name_their_recipe_and_prediction(quick):
+    _, rows = quick
     assert all(r.params["recipe"].startswith("adam") for r in rows)
     assert {r.params["activation"] for r in rows} == {"silu", "relu"}
     silu = _row(rows, activation="silu", phase="lottery CLT")
     assert silu.params["recipe"] == lot.QUICK_RECIPE.label
-    assert silu.predicted == 1.0
+    assert silu.predicted == theory.LOTTERY_CLT_EXPONENT
     assert _row(rows, activation="silu", phase="approximation").predicted == 4.0
     assert _row(rows, activation="relu", quantity="width_exponent").predicted == 4.0
+    assert len(rows) == 3 + 1 + 2 * 3  # SiLU: 3 predictions; ReLU: 1 window, 3 widths x 2
 
 
-def test_silu_quick_exponent_within_its_ci_of_theory_md(quick):
-    # THEORY.md §4: slope −1.14 [−1.24, −1.04] over N = 4–64 under the same recipe
+def test_silu_quick_exponent_within_its_ci_of_the_reference(quick):
+    # reference numerics: slope 1.14 [1.04, 1.24] over N = 4–64 under the same recipe
     _, rows = quick
-    row = _row(rows, activation="silu", phase="THEORY.md numerics")
-    assert row.predicted == lot.THEORY_MD_SILU_SLOPE
-    assert row.ci_low <= lot.THEORY_MD_SILU_SLOPE <= row.ci_high
+    row = _row(rows, activation="silu", phase=lot.REFERENCE_PHASE)
+    assert row.predicted == theory.REFERENCE_SILU_SLOPE
+    assert row.ci_low <= theory.REFERENCE_SILU_SLOPE <= row.ci_high
     # and far from approximation theory's 4: this recipe measures the optimiser, not capacity
     assert row.ci_high < 2.0
 
@@ -77,7 +94,7 @@ def test_silu_quick_exponent_within_its_ci_of_theory_md(quick):
 def test_relu_quick_exponent_and_floor_rows(quick):
     _, rows = quick
     row = _row(rows, activation="relu", quantity="width_exponent")
-    # THEORY.md: −3.1 [−3.5, −3.0] over 4–16 with 32 seeds (16 here): steeper than SiLU's
+    # reference: 3.1 [3.0, 3.5] over 4–16 with 32 seeds (16 here): steeper than SiLU's
     assert 2.5 < row.measured < 4.0
     for r in rows:
         if r.quantity.endswith("/relu_floor"):
@@ -101,7 +118,7 @@ def test_no_relu_net_beats_the_floor_and_the_best_seeds_reach_it(quick):
             # about a quarter of the seeds land in the optimal basin (measured over 32 seeds:
             # 8/32 at N = 2, 5/32 at N = 3), so the best of 32 is within 1 % of the floor
             assert exact.min() < 1.01 * floor, n
-    # at odd N the exact floor is what trained nets reach, not THEORY.md's 1.4222/(N+1)⁴
+    # at odd N the exact floor is what trained nets reach, not the bound 1.4222/(N+1)⁴
     w, b, v, c = lot.net_params(small.groups[1])
     assert theory.relu_net_mse(w, b, v, c).min() > 1.8 * theory.relu_floor_bound(3)
 
@@ -124,35 +141,37 @@ def test_polished_recipe_is_steeper_than_adam(quick):
 
 # --- mechanism: N = 2 ---------------------------------------------------------------------------
 def test_n2_losses_have_separated_modes_and_the_lowest_is_mirror_symmetric(n2):
-    modes = lot.loss_modes(n2["mse"])
+    hist = lot.n2_histogram(n2)
+    modes = hist.modes
     assert len(modes) >= 2
     assert modes[1].low - modes[0].high > 0.5  # separated by an empty gap (decades)
-    mirror = n2["asymmetry"] < lot.MIRROR_TOL
+    mirror = hist.asymmetry < lot.MIRROR_TOL
     frac = [mirror[m.members].mean() for m in modes]
     # the lowest mode is mostly exact mirror pairs (72 % measured; the rest is a second valley
     # with one neuron deep in SiLU's negative tail), the next one has none
     assert frac[0] > 0.5 and frac[1] < 0.1
-    best = np.argsort(n2["mse"])[:5]
+    best = np.argsort(hist.mse)[:5]
     assert np.all(mirror[best])
 
 
 def test_n2_run_outputs_and_polish_monotone(n2):
-    assert n2["w"].shape == (96, 2) and n2["c"].shape == (96,)
-    ds = n2["dataset"]
-    step = ds["step"].values
+    hist = lot.n2_histogram(n2)
+    assert hist.w.shape == (96, 2) and hist.c.shape == (96,)
+    step = n2["step"].values
     assert step[0] == 0 and step[-1] == N2_RECIPE.total_steps
-    curve = ds["curve"].values[0]
+    curve = n2["curve"].values[0]
     polish = curve[:, step >= N2_RECIPE.adam_steps]
     # L-BFGS with an Armijo line search never increases the loss
     assert np.all(np.diff(polish, axis=1) <= 1e-15 * polish[:, :-1])
-    np.testing.assert_allclose(curve[:, -1], ds["train_mse"].values[0], rtol=1e-12)
+    np.testing.assert_allclose(curve[:, -1], n2["train_mse"].values[0], rtol=1e-12)
 
 
 # --- mechanism: ensembles ----------------------------------------------------------------------
 def test_ensemble_error_is_bias_plus_variance_over_k_on_held_out_nets(n2):
-    keep = n2["mse"] <= 100 * np.median(n2["mse"])  # drop the constant (all w = 0) solutions
+    hist = lot.n2_histogram(n2)
+    keep = hist.mse <= 100 * np.median(hist.mse)  # drop the constant (all w = 0) solutions
     x = lot.midpoint_grid(1024)
-    pred = lot.predict(n2["w"][keep], n2["b"][keep], n2["v"][keep], n2["c"][keep], x)
+    pred = lot.predict(hist.w[keep], hist.b[keep], hist.v[keep], hist.c[keep], x)
     ks = [1, 2, 4, 8, 16]
     curve = lot.ensemble_curve(pred, x**2, ks, n_boot=200)
     assert curve.variance > 0
@@ -168,77 +187,14 @@ def test_ensemble_error_is_bias_plus_variance_over_k_on_held_out_nets(n2):
     assert curve.mse[0] == pytest.approx(np.mean((held - x**2) ** 2), rel=1e-12)
 
 
-# --- diagnostics on constructed inputs -----------------------------------------------------------
-def test_mirror_pairs_on_a_constructed_net():
-    rng = np.random.default_rng(1)
-    w0, b0, v0 = rng.uniform(0.5, 2, (3, 4))
-    w = np.concatenate([w0, -w0 + 0.01, [1.3, -0.2]])
-    b = np.concatenate([b0, b0, [0.7, -1.9]])
-    v = np.concatenate([v0, v0, [0.4, 2.0]])
-    pairs = lot.mirror_pairs(w, b, v, tol=0.1)
-    assert pairs.fraction == pytest.approx(0.8)
-    np.testing.assert_array_equal(pairs.partner[:4], np.arange(4, 8))
-    assert lot.pair_asymmetry([0.3, -0.3], [1.0, 1.0], [2.0, 2.0]) == 0.0
-    assert lot.pair_asymmetry([0.3, 0.3], [1.0, 1.0], [2.0, 2.0]) == 1.0
-
-
-def test_loss_modes_on_a_constructed_sample():
-    rng = np.random.default_rng(2)
-    mse = np.concatenate([10 ** rng.normal(-8, 0.2, 60), 10 ** rng.normal(-5, 0.2, 30), [1.4]])
-    modes = lot.loss_modes(mse)
-    assert [m.count for m in modes] == [60, 31]  # the single outlier joins its nearer mode
-    assert modes[0].center == pytest.approx(-8, abs=0.15)
-
-
-def test_checkpoints_and_init():
-    steps = lot.checkpoint_steps(3000, 24)
-    assert steps[0] == 0 and steps[-1] == 3000 and np.all(np.diff(steps) > 0)
-    with jax.enable_x64(True):
-        w, b, v, _ = lot.init_params(jax.random.key(0), 400)
-    assert w.dtype == np.float64
-    assert np.abs(np.asarray(w)).max() <= 1 and np.abs(np.asarray(v)).max() <= 1 / 20
-    assert np.asarray(b).min() < -0.9 and np.asarray(v).max() > 0.045
-
-
-def test_bad_inputs():
-    with pytest.raises(ValueError, match="adam_steps"):
-        lot.Recipe(adam_steps=0)
-    with pytest.raises(ValueError, match="lr"):
-        lot.Recipe(lr=-1.0)
-    with pytest.raises(ValueError, match="schedule"):
-        lot.Recipe(schedule="linear")
-    with pytest.raises(TypeError, match="lbfgs_steps"):
-        lot.Recipe(lbfgs_steps=1.5)
-    with pytest.raises(ValueError, match="activation"):
-        lot.build({"width": 4, "activation": "swish"})
-    with pytest.raises(ValueError, match="width"):
-        lot.build({"width": 0})
-    with pytest.raises(ValueError, match="unknown static"):
-        lot.build({"width": 4, "depth": 2})
-    with pytest.raises(ValueError, match="widths"):
-        lot.train([4, 4])
-    with pytest.raises(TypeError, match="recipe"):
-        lot.train([4], recipe="adam")
-    with pytest.raises(ValueError, match="target"):
-        lot.train([4], target="x^2")
-    with pytest.raises(ValueError, match="w, b, v"):
-        lot.mirror_pairs(np.zeros(3), np.zeros(3), np.zeros(2))
-    with pytest.raises(ValueError, match="ks"):
-        lot.ensemble_curve(np.zeros((6, 5)), np.zeros(5), [4])
-    with pytest.raises(ValueError, match="gap"):
-        lot.loss_modes([1.0, 2.0], gap=0.0)
-    with pytest.raises(ValueError, match="q must"):
-        lot.mse_quantiles(np.ones((3, 2)), q=[1.5])
-
-
 # --- paper scale ---------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_paper_scale_budget_dependence():
-    """THEORY.md §4 at its scale: 32 seeds, N = 4–64; Adam 3000 gives ≈ 1.1; Adam + L-BFGS goes
-    four to six decades lower and keeps improving with the polish budget, fastest for wide nets."""
+    """The reference scale: 32 seeds, N = 4–64; Adam 3000 gives ≈ 1.1; Adam + L-BFGS goes four
+    to six decades lower and keeps improving with the polish budget, fastest for wide nets."""
     adam = lot.width_table(lot.train((4, 8, 16, 32, 64), recipe=lot.QUICK_RECIPE, seeds=32))
     fa = lot.fit_width_exponent(adam, (4, 64))
-    assert fa.ci_low <= lot.THEORY_MD_SILU_SLOPE <= fa.ci_high
+    assert fa.ci_low <= theory.REFERENCE_SILU_SLOPE <= fa.ci_high
     widths = (4, 16, 64)
     short = lot.width_table(lot.train(widths, recipe=lot.POLISHED_RECIPE, seeds=16))
     long = lot.width_table(lot.train(widths, recipe=lot.LONG_POLISHED_RECIPE, seeds=16))
@@ -246,7 +202,7 @@ def test_paper_scale_budget_dependence():
     assert fl.exponent > fa.ci_high
     med_short = np.nanmedian(short.test_mse, axis=0)
     med_long = np.nanmedian(long.test_mse, axis=0)
-    # THEORY.md: ~3e-12 at N = 64 after the polish
+    # reference numerics: ~3e-12 at N = 64 after the polish
     assert med_long[-1] < 1e-11
     # more polish helps the widest net most: the slope steepens with the budget
     gain = med_short / med_long
@@ -255,17 +211,16 @@ def test_paper_scale_budget_dependence():
 
 @pytest.mark.slow
 def test_wide_net_mirror_pairs_and_n2_paper_scale():
-    wide = lot.run_wide(1024, lot.QUICK_RECIPE, 2)
-    assert wide["w"].shape == (2, 1024)
-    assert np.all(np.isfinite(wide["mse"]))
-    # at THEORY.md's tolerance 0.1 a dense net is paired by chance (≈ 99.9 % at init); at 0.02
-    # training makes mirror pairs beyond chance (measured 34 % vs 10 % at init over 4 seeds)
-    assert np.all(wide["fraction_init"] > 0.95)
-    fine = np.mean(wide["distance"] < lot.FINE_MIRROR_TOL, axis=-1)
-    fine_init = np.mean(wide["distance_init"] < lot.FINE_MIRROR_TOL, axis=-1)
+    wide = lot.wide_mirror_pairs(lot.run_wide(1024, lot.QUICK_RECIPE, 2))
+    assert wide.w.shape == (2, 1024)
+    assert np.all(np.isfinite(wide.mse))
+    # at tolerance 0.1 a dense net is paired by chance (≈ 99.9 % at init); at 0.02 training
+    # makes mirror pairs beyond chance (measured 34 % vs 10 % at init over 4 seeds)
+    assert np.all(wide.fraction_init > 0.95)
+    fine = np.mean(wide.distance < lot.FINE_MIRROR_TOL, axis=-1)
+    fine_init = np.mean(wide.distance_init < lot.FINE_MIRROR_TOL, axis=-1)
     assert np.all(fine > 2 * fine_init)
-    n2 = lot.run_n2(lot.Recipe(adam_steps=3000, lbfgs_steps=4000), 256)
-    modes = lot.loss_modes(n2["mse"])
-    assert len(modes) >= 2
-    assert np.mean(n2["asymmetry"][modes[0].members] < lot.MIRROR_TOL) > 0.5
-    assert math.isfinite(modes[0].center)
+    n2 = lot.n2_histogram(lot.run_n2(lot.N2_RECIPE, 256))
+    assert len(n2.modes) >= 2
+    assert np.mean(n2.asymmetry[n2.modes[0].members] < lot.MIRROR_TOL) > 0.5
+    assert math.isfinite(n2.modes[0].center)

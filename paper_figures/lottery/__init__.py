@@ -1,0 +1,1 @@
+"""Figures of Liu & Tegmark 2023 (lottery-ticket ensembles, arXiv 2310.02258)."""

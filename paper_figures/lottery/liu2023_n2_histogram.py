@@ -1,0 +1,38 @@
+"""Liu & Tegmark 2023 (arXiv 2310.02258), Fig. 3: the loss histogram of width-2 SiLU nets over
+many seeds is multi-modal; the lowest mode is the mirror pair (w, b, v) / (−w, b, v).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from simulations.lottery import plots
+from simulations.lottery.analysis import N2Histogram, n2_histogram
+from simulations.lottery.experiment import CompareConfig, run_n2
+from simulations.lottery.model import Recipe
+
+DESCRIPTION = "Lottery tickets: the N = 2 loss histogram and its mirror-pair mode"
+
+
+def config(preset: str) -> dict:
+    """Recipe and seeds of the width-2 nets (quick: 1000 Adam steps + 300 L-BFGS, 64 seeds;
+    default and paper: ``n2_recipe`` and ``n2_seeds`` of :meth:`CompareConfig.preset`)."""
+    if preset == "quick":
+        recipe, seeds = Recipe(adam_steps=1000, lbfgs_steps=300), 64
+    else:
+        cfg = CompareConfig.preset(preset)
+        recipe, seeds = cfg.n2_recipe, cfg.n2_seeds
+    return {"recipe": dataclasses.asdict(recipe), "seeds": seeds}
+
+
+def compute(cfg: dict) -> N2Histogram:
+    """Train the width-2 nets and measure them (:func:`n2_histogram`)."""
+    return n2_histogram(run_n2(Recipe(**cfg["recipe"]), cfg["seeds"]))
+
+
+def plot(data: N2Histogram, out_dir: Path) -> list[Path]:
+    """``liu2023_n2_histogram.png``."""
+    path = Path(out_dir) / "liu2023_n2_histogram.png"
+    plots.plot_n2_histogram(data).savefig(path, dpi=120)
+    return [path]

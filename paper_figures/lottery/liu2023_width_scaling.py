@@ -1,0 +1,54 @@
+"""Liu & Tegmark 2023 (arXiv 2310.02258), Fig. 1: median test MSE vs width N for ReLU and SiLU
+nets regressing x² on [−2, 2], with the reference slopes N^−1 and N^−4, the exact ReLU floor, and
+one SiLU curve per training budget (the slope is the optimiser's, not a law).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from simulations.lottery import plots
+from simulations.lottery.experiment import CompareConfig, train, width_table
+from simulations.lottery.model import QUICK_RECIPE, Recipe
+
+DESCRIPTION = "Lottery tickets: median MSE vs width, ReLU and SiLU, one curve per training budget"
+
+
+def _sweep(recipe: Recipe, seeds: int, widths) -> dict:
+    return {"recipe": dataclasses.asdict(recipe), "seeds": int(seeds), "widths": list(widths)}
+
+
+def config(preset: str) -> dict:
+    """The SiLU sweeps (one per budget) and the ReLU sweep: recipe, seeds, widths.
+
+    quick: 1000 and 3000 Adam steps at N = 4, 16 with 4 seeds; default and paper: the SiLU
+    budget sweep and the ReLU sweep of :meth:`CompareConfig.preset`.
+    """
+    if preset == "quick":
+        silu = [_sweep(Recipe(adam_steps=1000), 4, (4, 16)), _sweep(QUICK_RECIPE, 4, (4, 16))]
+        return {"silu": silu, "relu": _sweep(Recipe(adam_steps=2000), 4, (4, 16))}
+    cfg = CompareConfig.preset(preset)
+    silu = [
+        _sweep(r.recipe, cfg.silu_seeds or r.seeds, r.widths or cfg.silu_widths)
+        for r in cfg.silu_recipes
+    ]
+    return {"silu": silu, "relu": _sweep(cfg.relu_recipe, cfg.relu_seeds, cfg.relu_widths)}
+
+
+def compute(cfg: dict) -> dict:
+    """Train every sweep; ``{"silu": [WidthTable, ...], "relu": WidthTable}``."""
+
+    def table(sweep: dict, activation: str):
+        recipe = Recipe(**sweep["recipe"])
+        res = train(sweep["widths"], activation=activation, recipe=recipe, seeds=sweep["seeds"])
+        return width_table(res, recipe)
+
+    return {"silu": [table(s, "silu") for s in cfg["silu"]], "relu": table(cfg["relu"], "relu")}
+
+
+def plot(data: dict, out_dir: Path) -> list[Path]:
+    """``liu2023_width_scaling.png``."""
+    path = Path(out_dir) / "liu2023_width_scaling.png"
+    plots.plot_width_scaling(data["silu"], data["relu"]).savefig(path, dpi=120)
+    return [path]

@@ -1,0 +1,118 @@
+"""Lottery-ticket ensembles (Liu & Tegmark, arXiv 2310.02258): width scaling of 1-hidden-layer nets.
+
+One-hidden-layer nets ``f(x) = Σ_i v_i σ(w_i x + b_i) + c`` of width ``N`` regress ``x²`` on
+``[−2, 2]``; the median test MSE over seeds is set beside approximation theory's ``N^(−4)``, the
+lottery-ticket ``N^(−1)``, the exact ReLU floor and reference measurements
+(:mod:`theory.lottery`). Layers, each importing only those below it:
+
+* :mod:`~simulations.lottery.model`: the net, its init, :class:`Recipe`, the optimisers and one
+  training run (:func:`train_one`), pure JAX;
+* :mod:`~simulations.lottery.experiment`: :func:`build` for the sweep engine, :func:`train`,
+  the mechanism runners, the command configs and their presets;
+* :mod:`~simulations.lottery.diagnostics` and :mod:`~simulations.lottery.analysis`: statistics
+  and comparison rows (run nothing);
+* :mod:`~simulations.lottery.plots`: figures; :mod:`~simulations.lottery.commands`: the
+  ``compare`` and ``run`` verbs.
+
+Every public name of these modules is available here, imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_SUBMODULES = ("analysis", "commands", "diagnostics", "experiment", "model", "plots")
+
+_EXPORTS = {
+    "model": (
+        "ACTIVATIONS",
+        "BUDGET_RECIPES",
+        "INTERVAL",
+        "LONG_POLISHED_RECIPE",
+        "N2_RECIPE",
+        "N_CHECKPOINTS",
+        "N_TEST",
+        "POLISHED_RECIPE",
+        "QUICK_RECIPE",
+        "RELU_RECIPE",
+        "SCHEDULES",
+        "STATIC_DEFAULTS",
+        "TARGETS",
+        "Recipe",
+        "check_widths",
+        "checkpoint_steps",
+        "forward",
+        "init_params",
+        "lbfgs_polish",
+        "lr_schedule",
+        "midpoint_grid",
+        "resolve_static",
+        "train_one",
+    ),
+    "experiment": (
+        "FULL_CONFIG",
+        "QUICK_CONFIG",
+        "CompareConfig",
+        "CompareRuns",
+        "RecipeRun",
+        "RunConfig",
+        "WidthTable",
+        "build",
+        "net_params",
+        "run_compare",
+        "run_ensemble",
+        "run_n2",
+        "run_wide",
+        "train",
+        "width_table",
+    ),
+    "diagnostics": (
+        "FINE_MIRROR_TOL",
+        "MIRROR_TOL",
+        "EnsembleCurve",
+        "LossMode",
+        "MirrorPairs",
+        "ensemble_curve",
+        "fit_width_exponent",
+        "floor_ratios",
+        "loss_modes",
+        "median_ci",
+        "mirror_pairs",
+        "mse_quantiles",
+        "pair_asymmetry",
+        "predict",
+        "wilson_ci",
+    ),
+    "analysis": (
+        "PARAM_NAMES",
+        "REFERENCE_PHASE",
+        "CompareData",
+        "EnsembleResult",
+        "N2Histogram",
+        "WideNets",
+        "ensemble_measurement",
+        "measure",
+        "n2_histogram",
+        "wide_mirror_pairs",
+    ),
+    "plots": ("plot_ensembles", "plot_mirror_pairs", "plot_n2_histogram", "plot_width_scaling"),
+    "commands": ("compare", "run"),
+}
+
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})

@@ -1,0 +1,585 @@
+"""Sweeps of lottery-ticket nets: recipes, command configs and presets, ``build``, the runners.
+
+Sweep interface (:func:`build`): static (shape/loop-defining) parameters ``width``,
+``activation``, ``target``, ``adam_steps``, ``lbfgs_steps``, ``schedule``, ``n_train``, ``n_test``,
+``n_checkpoints`` (defaults: :data:`~simulations.lottery.model.STATIC_DEFAULTS`); swept (traced)
+``lr`` and ``lr_end``.
+Outputs per run (:func:`simulations.lottery.model.train_one`): ``train_mse``, ``test_mse``,
+``test_mse_adam`` (test MSE after the Adam phase, before any polish), ``curve`` (training MSE at
+log-spaced steps, coordinate ``step``), the trained parameters ``w``, ``b``, ``v`` (coordinate
+``neuron``) and ``c``, and the initial ``w_init``, ``b_init``, ``v_init`` (the null of the
+mirror-pair statistics).
+
+The runners (:func:`train`, :func:`run_n2`, :func:`run_wide`, :func:`run_ensemble`,
+:func:`run_compare`) return data only (sweep results, datasets, :class:`WidthTable`); the
+measurements are :mod:`simulations.lottery.analysis`'s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, Self
+
+import numpy as np
+import xarray as xr
+
+from simulations.grid import Experiment, Grid
+from simulations.lottery.model import (
+    ACTIVATIONS,
+    BUDGET_RECIPES,
+    LONG_POLISHED_RECIPE,
+    N2_RECIPE,
+    N_CHECKPOINTS,
+    N_TEST,
+    POLISHED_RECIPE,
+    QUICK_RECIPE,
+    RELU_RECIPE,
+    TARGETS,
+    Recipe,
+    check_widths,
+    checkpoint_steps,
+    resolve_static,
+    train_one,
+)
+from simulations.results import SweepResult, mask_diverged
+from simulations.sweep import run_sweep
+from theory.checks import check_choice, check_int
+
+__all__ = [
+    "FULL_CONFIG",
+    "QUICK_CONFIG",
+    "CompareConfig",
+    "CompareRuns",
+    "RecipeRun",
+    "RunConfig",
+    "WidthTable",
+    "build",
+    "net_params",
+    "run_compare",
+    "run_ensemble",
+    "run_n2",
+    "run_wide",
+    "train",
+    "width_table",
+]
+
+Activation = Literal["silu", "relu", "tanh", "gelu", "softplus", "sigmoid"]
+Target = Literal["square", "cube", "abs", "sin", "exp", "gauss"]
+
+
+def _check_window(name: str, window) -> tuple[int, int]:
+    try:
+        lo, hi = window
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (N_min, N_max), got {window!r}") from None
+    if not all(float(v) == int(v) for v in (lo, hi)) or not 1 <= lo < hi:
+        raise ValueError(f"{name} must be integers 1 <= N_min < N_max, got {window!r}")
+    return int(lo), int(hi)
+
+
+def _check_recipe(name: str, recipe) -> Recipe:
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"{name} must be a Recipe, got {type(recipe).__name__}")
+    return recipe
+
+
+# --- one sweep ----------------------------------------------------------------------------------
+def build(static: Mapping[str, Any]) -> Experiment:
+    """The sweep-engine experiment of one static group (see the module docstring).
+
+    Args:
+        static: ``width`` (required) and any of
+            :data:`~simulations.lottery.model.STATIC_DEFAULTS`.
+
+    Returns:
+        :class:`simulations.grid.Experiment` with ``x64=True``; ``run(key, params)`` needs the
+        traced scalars ``params["lr"]`` and ``params["lr_end"]``.
+    """
+    s = resolve_static(static)
+    width = s["width"]
+    recipe = Recipe(
+        adam_steps=s["adam_steps"],
+        lbfgs_steps=s["lbfgs_steps"],
+        schedule=s["schedule"],
+        n_train=s["n_train"],
+    )
+    steps = checkpoint_steps(recipe.total_steps, s["n_checkpoints"])
+
+    def run(key, params):
+        return train_one(
+            key,
+            width,
+            recipe,
+            activation=s["activation"],
+            target=s["target"],
+            n_test=s["n_test"],
+            n_checkpoints=s["n_checkpoints"],
+            lr=params["lr"],
+            lr_end=params["lr_end"],
+        )
+
+    dims = {"curve": ("step",)}
+    dims.update({k: ("neuron",) for k in ("w", "b", "v", "w_init", "b_init", "v_init")})
+    coords = {"step": steps, "neuron": np.arange(width)}
+    return Experiment(run=run, dims=dims, coords=coords, x64=True)
+
+
+def train(
+    widths,
+    *,
+    activation: str = "silu",
+    recipe: Recipe = QUICK_RECIPE,
+    seeds: int = 32,
+    target: str = "square",
+    n_test: int = N_TEST,
+    n_checkpoints: int = N_CHECKPOINTS,
+    store: str | Path | None = None,
+    name: str | None = None,
+    base_seed: int = 0,
+    chunk_size: int | None = None,
+    progress: bool = False,
+) -> SweepResult:
+    """Train ``seeds`` nets of every width with one recipe (one static group per width).
+
+    Args:
+        widths: hidden widths ``N`` (distinct integers >= 1).
+        activation: a key of :data:`simulations.lottery.model.ACTIVATIONS`.
+        recipe: the :class:`Recipe`.
+        seeds: nets per width (vmapped together).
+        target: a key of :data:`simulations.lottery.model.TARGETS`.
+        n_test: test-grid points.
+        n_checkpoints: points of the training curve.
+        store: directory of the resumable store (``None``: in memory).
+        name: sweep name (default ``lottery-<activation>-<recipe label>``).
+        base_seed: root seed of the sweep.
+        chunk_size: runs per compiled call (default: all seeds of a width, at most 256).
+        progress: show a progress bar.
+
+    Returns:
+        :class:`simulations.results.SweepResult` (one dataset per width; see :func:`width_table`).
+    """
+    widths = check_widths(widths)
+    _check_recipe("recipe", recipe)
+    seeds = check_int("seeds", seeds, 1)
+    check_choice("activation", activation, ACTIVATIONS)
+    check_choice("target", target, TARGETS)
+    static = {
+        "width": widths,
+        "activation": activation,
+        "target": target,
+        **recipe.static(),
+        "n_test": check_int("n_test", n_test, 2),
+        "n_checkpoints": check_int("n_checkpoints", n_checkpoints, 2),
+    }
+    grid = Grid.product(static=static, swept=recipe.swept(), seeds=seeds)
+    name = name or f"lottery-{activation}-{recipe.label}"
+    chunk = chunk_size if chunk_size is not None else min(seeds, 256)
+    return run_sweep(
+        build,
+        grid,
+        name=name,
+        store=None if store is None else str(store),
+        chunk_size=chunk,
+        base_seed=base_seed,
+        progress=progress,
+        config={"recipe": recipe.label, "activation": activation, "target": target},
+    )
+
+
+class WidthTable(NamedTuple):
+    """Test MSE per seed and width, the input of the width-scaling fits.
+
+    Attributes:
+        widths: ``(n_widths,)`` int, ascending.
+        test_mse: ``(n_seeds, n_widths)`` float64 (NaN for diverged runs).
+        train_mse: ``(n_seeds, n_widths)``.
+        test_mse_adam: ``(n_seeds, n_widths)`` (after the Adam phase).
+        activation, recipe: labels.
+    """
+
+    widths: np.ndarray
+    test_mse: np.ndarray
+    train_mse: np.ndarray
+    test_mse_adam: np.ndarray
+    activation: str
+    recipe: str
+
+
+def width_table(result: SweepResult, recipe: Recipe | str = "") -> WidthTable:
+    """Collect ``test_mse`` over the width groups of a :func:`train` result (first point only)."""
+    groups = sorted(result.groups, key=lambda ds: int(ds.attrs["static.width"]))
+    names = ("test_mse", "train_mse", "test_mse_adam")
+    masked = [mask_diverged(ds[[v for v in (*names, "finite") if v in ds]]) for ds in groups]
+    masked = [ds.isel(point=0) for ds in masked]
+    cols = {var: np.stack([ds[var].values for ds in masked], axis=1) for var in names}
+    label = recipe.label if isinstance(recipe, Recipe) else str(recipe)
+    return WidthTable(
+        widths=np.array([int(ds.attrs["static.width"]) for ds in groups]),
+        activation=str(groups[0].attrs["static.activation"]),
+        recipe=label,
+        **cols,
+    )
+
+
+def net_params(ds: xr.Dataset, point: int = 0) -> tuple[np.ndarray, ...]:
+    """``(w, b, v, c)`` of every seed of a width group: ``(n_seeds, N)`` x3 and ``(n_seeds,)``."""
+    sel = ds.isel(point=point)
+    return tuple(np.asarray(sel[k].values, dtype=np.float64) for k in ("w", "b", "v", "c"))
+
+
+# --- the mechanism runs -------------------------------------------------------------------------
+def _silu_group(width: int, recipe: Recipe, seeds: int, store, progress: bool, name: str):
+    res = train([width], recipe=recipe, seeds=seeds, store=store, name=name, progress=progress)
+    return res.groups[0]
+
+
+def run_n2(recipe: Recipe, seeds: int, store=None, progress: bool = False) -> xr.Dataset:
+    """Train ``seeds`` width-2 SiLU nets; their dataset (see
+    :func:`simulations.lottery.analysis.n2_histogram`)."""
+    return _silu_group(2, recipe, seeds, store, progress, f"lottery-n2-{recipe.label}")
+
+
+def run_wide(
+    width: int, recipe: Recipe, seeds: int, store=None, progress: bool = False
+) -> xr.Dataset:
+    """Train ``seeds`` wide SiLU nets; their dataset, initial parameters included (see
+    :func:`simulations.lottery.analysis.wide_mirror_pairs`)."""
+    name = f"lottery-wide{width}-{recipe.label}"
+    return _silu_group(width, recipe, seeds, store, progress, name)
+
+
+def run_ensemble(
+    width: int, recipe: Recipe, seeds: int, store=None, progress: bool = False
+) -> xr.Dataset:
+    """Train ``seeds`` narrow SiLU nets to ensemble; their dataset (see
+    :func:`simulations.lottery.analysis.ensemble_measurement`)."""
+    name = f"lottery-ensemble{width}-{recipe.label}"
+    return _silu_group(width, recipe, seeds, store, progress, name)
+
+
+# --- configs ------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class RecipeRun:
+    """One SiLU width sweep of ``solvable compare lottery``: a recipe, its seeds and widths.
+
+    Attributes:
+        recipe: the training recipe.
+        seeds: nets per width.
+        widths: widths swept (empty: the config's ``silu_widths``).
+    """
+
+    recipe: Recipe = QUICK_RECIPE
+    seeds: int = 16
+    widths: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        _check_recipe("recipe", self.recipe)
+        check_int("seeds", self.seeds, 1)
+        if self.widths:
+            object.__setattr__(self, "widths", check_widths(self.widths))
+
+
+def _as_recipe_run(item) -> RecipeRun:
+    if isinstance(item, RecipeRun):
+        return item
+    if isinstance(item, tuple) and len(item) == 3:  # the old (recipe, seeds, widths | None) form
+        recipe, seeds, widths = item
+        return RecipeRun(recipe, seeds, tuple(widths or ()))
+    raise TypeError(f"silu_recipes must hold RecipeRun entries, got {item!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class CompareConfig:
+    """Sizes of ``solvable compare lottery`` (defaults: the "default" preset).
+
+    Attributes:
+        silu_widths: widths of the SiLU sweeps whose own widths are empty.
+        silu_recipes: the SiLU width sweeps (TOML only), one per training budget.
+        silu_seeds: seeds of every SiLU sweep (None: each sweep's own).
+        relu_widths: widths of the ReLU sweep.
+        relu_recipe: the ReLU training recipe.
+        relu_seeds: nets per ReLU width.
+        silu_window: inclusive fit window (N_min, N_max) of the SiLU width exponents.
+        relu_windows: inclusive fit windows of the ReLU width exponent, one row each.
+        n_boot: bootstrap replicates of every interval.
+        mechanism: also run the N = 2 histogram, the wide net and the ensembles.
+        n2_seeds: width-2 nets of the N = 2 loss histogram.
+        n2_recipe: their recipe.
+        mechanism_recipe: recipe of the wide nets and of the ensembled narrow nets.
+        wide_width: width of the wide SiLU nets of the mirror-pair diagnostic.
+        wide_seeds: wide nets trained.
+        ensemble_width: width of the narrow SiLU nets averaged in explicit ensembles.
+        ensemble_seeds: narrow nets trained (half estimate bias and variance, half are ensembled).
+        ensemble_ks: ensemble sizes K.
+    """
+
+    silu_widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128)
+    silu_recipes: tuple[RecipeRun, ...] = (
+        RecipeRun(BUDGET_RECIPES[0], 16, (4, 8, 16, 32, 64)),
+        RecipeRun(QUICK_RECIPE, 32),
+        RecipeRun(BUDGET_RECIPES[2], 16, (4, 8, 16, 32, 64)),
+        RecipeRun(POLISHED_RECIPE, 8, (4, 16, 64)),
+        RecipeRun(LONG_POLISHED_RECIPE, 8, (4, 16, 64)),
+    )
+    silu_seeds: int | None = None
+    relu_widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128)
+    relu_recipe: Recipe = RELU_RECIPE
+    relu_seeds: int = 32
+    silu_window: tuple[int, int] = (4, 64)
+    relu_windows: tuple[tuple[int, ...], ...] = ((4, 16), (16, 128))
+    n_boot: int = 2000
+    mechanism: bool = True
+    n2_seeds: int = 256
+    n2_recipe: Recipe = N2_RECIPE
+    mechanism_recipe: Recipe = QUICK_RECIPE
+    wide_width: int = 1024
+    wide_seeds: int = 4
+    ensemble_width: int = 4
+    ensemble_seeds: int = 256
+    ensemble_ks: tuple[int, ...] = (1, 2, 4, 8, 16, 32)
+
+    def __post_init__(self):
+        runs = self.silu_recipes
+        if not isinstance(runs, (tuple, list)):
+            raise TypeError(f"silu_recipes must be a tuple of RecipeRun, got {runs!r}")
+        object.__setattr__(self, "silu_recipes", tuple(_as_recipe_run(r) for r in runs))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise a one-line ``ValueError``/``TypeError`` naming the first bad field."""
+        check_widths(self.silu_widths, "silu_widths")
+        check_widths(self.relu_widths, "relu_widths")
+        if not self.silu_recipes:
+            raise ValueError("silu_recipes must be non-empty")
+        if self.silu_seeds is not None:
+            check_int("silu_seeds", self.silu_seeds, 1)
+        for name in ("relu_recipe", "n2_recipe", "mechanism_recipe"):
+            _check_recipe(name, getattr(self, name))
+        check_int("relu_seeds", self.relu_seeds, 1)
+        lo, hi = _check_window("silu_window", self.silu_window)
+        for run in self.silu_recipes:
+            widths = run.widths or self.silu_widths
+            if sum(lo <= n <= hi for n in widths) < 2:
+                raise ValueError(
+                    f"silu_window must hold >= 2 widths of every SiLU sweep, got {self.silu_window}"
+                    f" for widths {widths}"
+                )
+        if not self.relu_windows:
+            raise ValueError("relu_windows must be non-empty")
+        for window in self.relu_windows:
+            lo, hi = _check_window("relu_windows", window)
+            if sum(lo <= n <= hi for n in self.relu_widths) < 2:
+                raise ValueError(
+                    f"relu_windows must each hold >= 2 of relu_widths {self.relu_widths}, got "
+                    f"{window}"
+                )
+        check_int("n_boot", self.n_boot, 1)
+        if not isinstance(self.mechanism, bool):
+            raise TypeError(f"mechanism must be a bool, got {self.mechanism!r}")
+        check_int("n2_seeds", self.n2_seeds, 2)
+        check_int("wide_width", self.wide_width, 2)
+        check_int("wide_seeds", self.wide_seeds, 1)
+        check_int("ensemble_width", self.ensemble_width, 1)
+        check_int("ensemble_seeds", self.ensemble_seeds, 4)
+        ks = check_widths(self.ensemble_ks, "ensemble_ks")
+        if max(ks) > self.ensemble_seeds // 2:
+            raise ValueError(
+                f"ensemble_ks must be <= ensemble_seeds // 2 = {self.ensemble_seeds // 2}, got {ks}"
+            )
+
+    @classmethod
+    def preset(cls, name: str) -> Self:
+        """The "quick", "default" or "paper" config.
+
+        quick: the reference recipes with 16 seeds instead of 32 (the interval widens by about
+        √2), no budget sweep, no mechanism diagnostics (:data:`QUICK_CONFIG`; about a minute on
+        2 cores). default: the reference recipe with 32 seeds over N = 4–128, the budget sweep
+        (1000 and 10 000 Adam steps with 16 seeds over N = 4–64; Adam + 2000 or 8000 L-BFGS
+        iterations with 8 seeds at N = 4, 16, 64), ReLU over 4–128 and the mechanism
+        diagnostics (:data:`FULL_CONFIG`). paper: the scale of Liu & Tegmark (medians over up to
+        1000 seeds, widths up to 1024, mirror pairs in a net of width 10⁴); accelerator-scale.
+        """
+        if name == "quick":
+            return QUICK_CONFIG
+        if name == "default":
+            return FULL_CONFIG
+        if name == "paper":
+            return _PAPER_CONFIG
+        raise ValueError(f"preset must be one of ['quick', 'default', 'paper'], got {name!r}")
+
+
+FULL_CONFIG = CompareConfig()
+"""The "default" preset (see :meth:`CompareConfig.preset`)."""
+
+QUICK_CONFIG = CompareConfig(
+    silu_widths=(4, 8, 16, 32, 64),
+    silu_recipes=(RecipeRun(QUICK_RECIPE, 16),),
+    relu_widths=(4, 8, 16),
+    relu_recipe=RELU_RECIPE,
+    relu_seeds=16,
+    silu_window=(4, 64),
+    relu_windows=((4, 16),),
+    mechanism=False,
+)
+"""The "quick" preset (see :meth:`CompareConfig.preset`)."""
+
+_PAPER_CONFIG = CompareConfig(
+    silu_widths=(4, 8, 16, 32, 64, 128, 256, 512, 1024),
+    silu_recipes=(
+        RecipeRun(BUDGET_RECIPES[0], 100, (4, 8, 16, 32, 64, 128, 256)),
+        RecipeRun(QUICK_RECIPE, 1000),
+        RecipeRun(BUDGET_RECIPES[2], 100, (4, 8, 16, 32, 64, 128, 256)),
+        RecipeRun(POLISHED_RECIPE, 32, (4, 16, 64, 256)),
+        RecipeRun(LONG_POLISHED_RECIPE, 32, (4, 16, 64, 256)),
+    ),
+    relu_widths=(4, 8, 16, 32, 64, 128, 256),
+    relu_seeds=1000,
+    relu_windows=((4, 16), (16, 256)),
+    n2_seeds=1000,
+    wide_width=10_000,
+    wide_seeds=4,
+    ensemble_seeds=1024,
+    ensemble_ks=(1, 2, 4, 8, 16, 32, 64, 128),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Options of ``solvable run lottery``: one activation and recipe over widths.
+
+    Attributes:
+        activation: hidden nonlinearity.
+        target: target function of x on [−2, 2].
+        widths: hidden widths N.
+        seeds: nets per width.
+        adam_steps: Adam steps.
+        lr: initial learning rate.
+        lr_end: final learning rate.
+        schedule: learning-rate schedule.
+        lbfgs_steps: L-BFGS iterations after Adam (0: none).
+        n_train: training grid points.
+        n_boot: bootstrap replicates of the width-exponent interval.
+        store: directory of the resumable sweep store (None: OUT/sweep).
+    """
+
+    activation: Activation = "silu"
+    target: Target = "square"
+    widths: tuple[int, ...] = (4, 8, 16, 32, 64)
+    seeds: int = 16
+    adam_steps: int = 3000
+    lr: float = 3e-2
+    lr_end: float = 1e-5
+    schedule: Literal["cosine", "exponential", "constant"] = "cosine"
+    lbfgs_steps: int = 0
+    n_train: int = 256
+    n_boot: int = 1000
+    store: str | None = None
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise a one-line ``ValueError``/``TypeError`` naming the first bad field."""
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("target", self.target, TARGETS)
+        check_widths(self.widths)
+        check_int("seeds", self.seeds, 1)
+        check_int("n_boot", self.n_boot, 1)
+        _ = self.recipe  # validates the recipe fields
+
+    @property
+    def recipe(self) -> Recipe:
+        """The :class:`Recipe` of these options."""
+        return Recipe(
+            adam_steps=self.adam_steps,
+            lr=self.lr,
+            lr_end=self.lr_end,
+            schedule=self.schedule,
+            lbfgs_steps=self.lbfgs_steps,
+            n_train=self.n_train,
+        )
+
+    @classmethod
+    def preset(cls, name: str) -> Self:
+        """The "quick", "default" or "paper" options.
+
+        quick: N = 4, 8, 16, 8 seeds, 1000 Adam steps (seconds). default: the reference SiLU
+        recipe over N = 4–64 with 16 seeds (the old ``solvable run lottery`` defaults). paper:
+        N = 4–1024 with 1000 seeds, as in Liu & Tegmark; accelerator-scale.
+        """
+        if name == "quick":
+            return cls(widths=(4, 8, 16), seeds=8, adam_steps=1000)
+        if name == "default":
+            return cls()
+        if name == "paper":
+            return cls(widths=(4, 8, 16, 32, 64, 128, 256, 512, 1024), seeds=1000)
+        raise ValueError(f"preset must be one of ['quick', 'default', 'paper'], got {name!r}")
+
+
+# --- the compare command's sweeps ---------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CompareRuns:
+    """What :func:`run_compare` trained (data only; measured by
+    :func:`simulations.lottery.analysis.measure`).
+
+    Attributes:
+        silu: one :class:`WidthTable` per entry of ``config.silu_recipes``, in order.
+        relu: the ReLU :class:`WidthTable`.
+        n2, wide, ensemble: datasets of :func:`run_n2`, :func:`run_wide`, :func:`run_ensemble`
+            (``None`` unless ``config.mechanism``).
+    """
+
+    silu: tuple[WidthTable, ...]
+    relu: WidthTable
+    n2: xr.Dataset | None = None
+    wide: xr.Dataset | None = None
+    ensemble: xr.Dataset | None = None
+
+
+def run_compare(
+    config: CompareConfig, store_dir: str | Path | None = None, progress: bool = False
+) -> CompareRuns:
+    """Run every sweep of ``config``; each under ``store_dir/<name>`` if given (resumable)."""
+    if not isinstance(config, CompareConfig):
+        raise TypeError(f"config must be a CompareConfig, got {type(config).__name__}")
+    config.validate()
+
+    def store(name):
+        return None if store_dir is None else Path(store_dir) / name
+
+    silu = []
+    for run in config.silu_recipes:
+        res = train(
+            run.widths or config.silu_widths,
+            activation="silu",
+            recipe=run.recipe,
+            seeds=config.silu_seeds or run.seeds,
+            store=store(f"silu-{run.recipe.label}"),
+            progress=progress,
+        )
+        silu.append(width_table(res, run.recipe))
+    res = train(
+        config.relu_widths,
+        activation="relu",
+        recipe=config.relu_recipe,
+        seeds=config.relu_seeds,
+        store=store(f"relu-{config.relu_recipe.label}"),
+        progress=progress,
+    )
+    relu = width_table(res, config.relu_recipe)
+    if not config.mechanism:
+        return CompareRuns(tuple(silu), relu)
+    n2 = run_n2(config.n2_recipe, config.n2_seeds, store("n2"), progress)
+    wide = run_wide(
+        config.wide_width, config.mechanism_recipe, config.wide_seeds, store("wide"), progress
+    )
+    ensemble = run_ensemble(
+        config.ensemble_width,
+        config.mechanism_recipe,
+        config.ensemble_seeds,
+        store("ensemble"),
+        progress,
+    )
+    return CompareRuns(tuple(silu), relu, n2, wide, ensemble)

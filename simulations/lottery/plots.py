@@ -1,0 +1,164 @@
+"""Figures of lottery-ticket nets (matplotlib only; sets no backend, saves nothing).
+
+Each function draws on the ``ax`` (or ``axes``) it is given, or on a new
+:class:`matplotlib.figure.Figure`, and returns the figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from simulations.lottery.analysis import N2Histogram, WideNets
+from simulations.lottery.diagnostics import MIRROR_TOL, EnsembleCurve, mse_quantiles
+from simulations.lottery.experiment import WidthTable
+from theory import lottery as theory
+
+__all__ = ["plot_ensembles", "plot_mirror_pairs", "plot_n2_histogram", "plot_width_scaling"]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    if ax is not None:
+        return ax.figure, ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def plot_width_scaling(
+    silu: Sequence[WidthTable], relu: WidthTable | None, ax: Axes | None = None
+) -> Figure:
+    """Median test MSE vs width (quartile band) for SiLU (one curve per recipe) and ReLU, with the
+    reference slopes N^-1 and N^-4 and the exact ReLU floor."""
+    fig, ax = _axes(ax, (6.4, 4.8))
+    colors = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, max(len(silu), 1)))
+    for table, color in zip(silu, colors, strict=False):
+        q = mse_quantiles(table.test_mse, (0.25, 0.5, 0.75))
+        ax.loglog(table.widths, q[1], "o-", color=color, label=f"SiLU, {table.recipe}")
+        ax.fill_between(table.widths, q[0], q[2], color=color, alpha=0.15)
+    if relu is not None:
+        q = mse_quantiles(relu.test_mse, (0.25, 0.5, 0.75))
+        ax.loglog(relu.widths, q[1], "s-", color="C3", label=f"ReLU, {relu.recipe}")
+        ax.fill_between(relu.widths, q[0], q[2], color="C3", alpha=0.15)
+        ns = np.arange(relu.widths.min(), relu.widths.max() + 1)
+        ax.loglog(ns, theory.relu_floor_bound(ns), "k-", lw=0.8, label="1.42/(N+1)^4")
+        floor = [theory.relu_floor(int(n)) for n in relu.widths]
+        ax.loglog(relu.widths, floor, "kx", label="exact ReLU floor")
+    if silu:
+        ref_n = np.array([silu[0].widths.min(), max(t.widths.max() for t in silu)], dtype=float)
+        y0 = np.nanmedian(silu[0].test_mse[:, 0])
+        ax.loglog(ref_n, y0 * (ref_n / ref_n[0]) ** -1.0, "k--", lw=1, label="N^-1")
+    if relu is not None:
+        ref_n = np.array([relu.widths.min(), relu.widths.max()], dtype=float)
+        y0 = np.nanmedian(relu.test_mse[:, 0])
+        ax.loglog(ref_n, y0 * (ref_n / ref_n[0]) ** -4.0, "k:", lw=1, label="N^-4")
+    ax.set_xlabel("width N")
+    ax.set_ylabel("test MSE (median over seeds, quartiles shaded)")
+    ax.set_title("Lottery tickets: x² on [−2, 2]")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def plot_n2_histogram(n2: N2Histogram, ax: Axes | None = None) -> Figure:
+    """Histogram of log10 test MSE of width-2 SiLU nets, mirror pairs and the rest stacked."""
+    fig, ax = _axes(ax, (6.4, 4.2))
+    mse, asym = np.asarray(n2.mse), np.asarray(n2.asymmetry)
+    ok = np.isfinite(mse) & (mse > 0)
+    logs = np.log10(mse[ok])
+    mirror = asym[ok] < MIRROR_TOL
+    bins = np.linspace(logs.min() - 0.1, logs.max() + 0.1, 50)
+    ax.hist(
+        [logs[mirror], logs[~mirror]],
+        bins=bins,
+        stacked=True,
+        color=["C0", "C1"],
+        label=[f"mirror pair (asymmetry < {MIRROR_TOL})", "other"],
+    )
+    for m in n2.modes:
+        ax.axvline(m.center, color="k", lw=0.6, ls=":")
+    ax.set_xlabel("log10 test MSE")
+    ax.set_ylabel("seeds")
+    ax.set_title(f"N = 2 SiLU nets, {len(logs)} seeds")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def plot_mirror_pairs(
+    wide: WideNets, seed: int = 0, axes: Sequence[Axes] | None = None, tol: float = 0.1
+) -> Figure:
+    """Learned ``(w, b)`` of one wide SiLU net coloured by ``v`` with mirror-paired neurons
+    marked (left), and every neuron's distance to its nearest mirror partner, trained and at
+    initialisation (right)."""
+    if axes is None:
+        fig = Figure(figsize=(11, 4.4), layout="constrained")
+        ax, ax2 = fig.subplots(1, 2)
+    else:
+        ax, ax2 = axes
+        fig = ax.figure
+    w, b, v = (np.asarray(a)[seed] for a in (wide.w, wide.b, wide.v))
+    paired = np.asarray(wide.distance)[seed] < tol
+    sc = ax.scatter(w, b, c=v, s=6, cmap="coolwarm")
+    ax.scatter(
+        w[paired],
+        b[paired],
+        s=22,
+        facecolors="none",
+        edgecolors="k",
+        lw=0.4,
+        label=f"paired ({paired.mean():.0%})",
+    )
+    ax.axvline(0, color="0.7", lw=0.5)
+    fig.colorbar(sc, ax=ax, label="v")
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
+    ax.set_title(f"N = {w.size} SiLU net: neurons (w, b), mirror images at (−w, b)")
+    ax.legend(fontsize=8)
+    all_dist = np.log10(np.asarray(wide.distance).ravel())
+    init_dist = np.log10(np.asarray(wide.distance_init).ravel())
+    lo, hi = min(all_dist.min(), init_dist.min()), max(all_dist.max(), init_dist.max())
+    bins = np.linspace(lo, hi, 60)
+    init_label = f"at init ({np.mean(wide.fraction_init):.1%} paired)"
+    ax2.hist(init_dist, bins=bins, histtype="step", color="0.4", label=init_label)
+    ax2.hist(all_dist, bins=bins, alpha=0.7, label="trained")
+    ax2.axvline(np.log10(tol), color="k", ls="--", lw=0.8, label=f"tolerance {tol:g}")
+    ax2.set_xlabel("log10 distance to the nearest (−w, b, v) partner")
+    ax2.set_ylabel("neurons")
+    ax2.set_title(f"mean paired fraction {np.mean(wide.fraction):.1%}")
+    ax2.legend(fontsize=8)
+    return fig
+
+
+def plot_ensembles(
+    curve: EnsembleCurve, width: int, single: WidthTable | None = None, ax: Axes | None = None
+) -> Figure:
+    """Ensemble MSE vs K beside bias² + variance/K and single nets of width ``width·K``."""
+    fig, ax = _axes(ax, (6.4, 4.6))
+    ax.errorbar(
+        curve.ks,
+        curve.mse,
+        yerr=np.abs(curve.mse_ci - curve.mse),
+        fmt="o-",
+        label=f"average of K nets of width {width} (held-out half, 95% CI)",
+    )
+    ax.loglog(curve.ks, curve.predicted, "k--", label="bias² + variance/K (other half)")
+    ax.fill_between(curve.ks, curve.predicted_ci[0], curve.predicted_ci[1], color="k", alpha=0.1)
+    ax.axhline(curve.bias_sq, color="0.5", lw=0.8, ls=":", label="bias²")
+    if single is not None:
+        sel = np.isin(single.widths, width * curve.ks)
+        if np.any(sel):
+            k = single.widths[sel] / width
+            mse = single.test_mse[:, sel]
+            label = f"one net of width {width}·K"
+            ax.loglog(k, np.nanmean(mse, axis=0), "s-", color="C3", label=f"{label} (mean)")
+            median = np.nanmedian(mse, axis=0)
+            ax.loglog(k, median, "s--", color="C3", alpha=0.6, label=f"{label} (median)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("K")
+    ax.set_ylabel("test MSE")
+    ax.set_title("Explicit ensembles of independently trained SiLU nets")
+    ax.legend(fontsize=7)
+    return fig
