@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,38 @@ def test_plots_never_choose_a_backend():
     forbidden = "matplotlib" + ".use("
     for p in SOURCES:
         assert forbidden not in p.read_text(), p
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_package_exports_every_public_name_of_its_layers(model):
+    """The package's name map (simulations.lazy) matches its submodules' ``__all__``."""
+    import importlib
+
+    package = importlib.import_module(f"simulations.{model}")
+    for path in sorted((ROOT / "simulations" / model).glob("*.py")):
+        if path.stem == "__init__":
+            continue
+        sub = importlib.import_module(f"simulations.{model}.{path.stem}")
+        assert path.stem in package.__all__, (model, path.stem)
+        for name in sub.__all__:
+            assert name in package.__all__, (model, path.stem, name)
+            if getattr(sub, name) is not getattr(package, name):
+                # a name re-exported by a higher layer resolves to the same object
+                assert getattr(package, name) == getattr(sub, name), (model, name)
+    for name in package.__all__:
+        getattr(package, name)
+    assert package.__dir__() == package.__all__
+
+
+def test_model_layer_imports_light():
+    """Importing a model's pure layer pulls in no fits, tables, xarray or matplotlib."""
+    code = (
+        "import sys\n"
+        "from simulations.plrf import model\n"
+        "from simulations.lottery import init_params\n"
+        "heavy = [m for m in ('matplotlib', 'xarray', 'simulations.fit', 'tqdm')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -163,7 +163,8 @@ def test_figure_plot_on_synthetic_data(name, tmp_path):
     cfg = module.config("quick")
     json.dumps(cfg)  # the cache key
     data = _synthetic(laws=("power", "exponential", "linear"))
-    paths = module.plot({"data": data, "config": cfg}, tmp_path)
+    rows = sp.comparison_rows(data, n_boot=20)
+    paths = module.plot({"data": data, "config": cfg, "rows": rows}, tmp_path)
     assert paths and all(p.exists() and p.stat().st_size > 0 for p in paths)
 
 
@@ -173,7 +174,7 @@ def test_figure_compute_quick(name, tmp_path):
     module = importlib.import_module(f"paper_figures.superposition.{name}")
     cfg = module.config("quick")
     data = module.compute(cfg)
-    assert set(data) == {"data", "config"}
+    assert set(data) == {"data", "config", "rows"}
     assert np.isfinite(data["data"]["final_loss"].values).all()
     assert module.plot(data, tmp_path)
 

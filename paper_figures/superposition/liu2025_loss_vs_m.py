@@ -16,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from paper_figures.superposition._sweeps import compute_sweep
 from simulations.compare import ComparisonRow
-from simulations.superposition import CompareConfig, comparison_rows, plot_loss_vs_m, run_config
+from simulations.superposition import CompareConfig, plot_loss_vs_m
 from theory.superposition import LAWS
 
 DESCRIPTION = "Superposition toy model: loss vs width, weak vs strong, three frequency laws"
@@ -45,23 +46,13 @@ def config(preset: str) -> dict:
 
 
 def compute(cfg: dict) -> dict:
-    """Run the sweep; returns ``{"data": tidy dataset, "config": cfg}``."""
-    sweep_config = CompareConfig.from_dict(cfg)
-    sweep_config.validate()
-    data = run_config(sweep_config, name="superposition-scaling", progress=False)
-    return {"data": data, "config": dict(cfg)}
+    """Run the sweep; returns ``{"data": tidy dataset, "config": cfg, "rows": comparison rows}``."""
+    return compute_sweep(CompareConfig, cfg, "superposition-scaling")
 
 
 def rows(data: dict) -> list[ComparisonRow]:
-    """The comparison rows of the data (:func:`simulations.superposition.comparison_rows`;
-    numpy only, deterministic: computed at plot time since they do not pickle)."""
-    sweep_config = CompareConfig.from_dict(data["config"])
-    return comparison_rows(
-        data["data"],
-        window=sweep_config.window,
-        n_boot=sweep_config.n_boot,
-        exp_scale=sweep_config.exp_scale,
-    )
+    """The comparison rows of :func:`compute`'s data."""
+    return data["rows"]
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:

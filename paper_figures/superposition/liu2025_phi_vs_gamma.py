@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from paper_figures.superposition._sweeps import compute_sweep
 from simulations.compare import ComparisonRow
 from simulations.superposition import (
     PhaseDiagramConfig,
-    comparison_rows,
     plot_phase_diagram,
     plot_phi_vs_gamma,
-    run_config,
 )
 
 DESCRIPTION = "Superposition toy model: phi_1/2 vs weight decay gamma, coloured by width"
@@ -44,23 +43,13 @@ def config(preset: str) -> dict:
 
 
 def compute(cfg: dict) -> dict:
-    """Run the sweep; returns ``{"data": tidy dataset, "config": cfg}``."""
-    sweep_config = PhaseDiagramConfig.from_dict(cfg)
-    sweep_config.validate()
-    data = run_config(sweep_config, name="superposition-phase", progress=False)
-    return {"data": data, "config": dict(cfg)}
+    """Run the sweep; returns ``{"data": tidy dataset, "config": cfg, "rows": comparison rows}``."""
+    return compute_sweep(PhaseDiagramConfig, cfg, "superposition-phase")
 
 
 def rows(data: dict) -> list[ComparisonRow]:
-    """The comparison rows of the data (:func:`simulations.superposition.comparison_rows`;
-    numpy only, deterministic: computed at plot time since they do not pickle)."""
-    sweep_config = PhaseDiagramConfig.from_dict(data["config"])
-    return comparison_rows(
-        data["data"],
-        window=sweep_config.window,
-        n_boot=sweep_config.n_boot,
-        exp_scale=sweep_config.exp_scale,
-    )
+    """The comparison rows of :func:`compute`'s data."""
+    return data["rows"]
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:

@@ -17,102 +17,91 @@ lottery-ticket ``N^(−1)``, the exact ReLU floor and reference measurements
 Every public name of these modules is available here, imported on first use.
 """
 
-from __future__ import annotations
+from simulations.lazy import lazy_exports
 
-import importlib
-
-_SUBMODULES = ("analysis", "commands", "diagnostics", "experiment", "model", "plots")
-
-_EXPORTS = {
-    "model": (
-        "ACTIVATIONS",
-        "BUDGET_RECIPES",
-        "INTERVAL",
-        "LONG_POLISHED_RECIPE",
-        "N2_RECIPE",
-        "N_CHECKPOINTS",
-        "N_TEST",
-        "POLISHED_RECIPE",
-        "QUICK_RECIPE",
-        "RELU_RECIPE",
-        "SCHEDULES",
-        "STATIC_DEFAULTS",
-        "TARGETS",
-        "Recipe",
-        "check_widths",
-        "checkpoint_steps",
-        "forward",
-        "init_params",
-        "lbfgs_polish",
-        "lr_schedule",
-        "midpoint_grid",
-        "resolve_static",
-        "train_one",
-    ),
-    "experiment": (
-        "FULL_CONFIG",
-        "QUICK_CONFIG",
-        "CompareConfig",
-        "CompareRuns",
-        "RecipeRun",
-        "RunConfig",
-        "WidthTable",
-        "build",
-        "net_params",
-        "run_compare",
-        "run_ensemble",
-        "run_n2",
-        "run_wide",
-        "train",
-        "width_table",
-    ),
-    "diagnostics": (
-        "FINE_MIRROR_TOL",
-        "MIRROR_TOL",
-        "EnsembleCurve",
-        "LossMode",
-        "MirrorPairs",
-        "ensemble_curve",
-        "fit_width_exponent",
-        "floor_ratios",
-        "loss_modes",
-        "median_ci",
-        "mirror_pairs",
-        "mse_quantiles",
-        "pair_asymmetry",
-        "predict",
-        "wilson_ci",
-    ),
-    "analysis": (
-        "PARAM_NAMES",
-        "REFERENCE_PHASE",
-        "CompareData",
-        "EnsembleResult",
-        "N2Histogram",
-        "WideNets",
-        "ensemble_measurement",
-        "measure",
-        "n2_histogram",
-        "wide_mirror_pairs",
-    ),
-    "plots": ("plot_ensembles", "plot_mirror_pairs", "plot_n2_histogram", "plot_width_scaling"),
-    "commands": ("compare", "run"),
-}
-
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name in _WHERE:
-        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, *_SUBMODULES})
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "model": (
+            "ACTIVATIONS",
+            "BUDGET_RECIPES",
+            "INTERVAL",
+            "LONG_POLISHED_RECIPE",
+            "N2_RECIPE",
+            "N_CHECKPOINTS",
+            "N_TEST",
+            "POLISHED_RECIPE",
+            "QUICK_RECIPE",
+            "RELU_RECIPE",
+            "SCHEDULES",
+            "STATIC_DEFAULTS",
+            "TARGETS",
+            "Recipe",
+            "check_widths",
+            "checkpoint_steps",
+            "forward",
+            "init_params",
+            "lbfgs_polish",
+            "lr_schedule",
+            "midpoint_grid",
+            "resolve_static",
+            "train_one",
+        ),
+        "experiment": (
+            "FULL_CONFIG",
+            "QUICK_CONFIG",
+            "CompareConfig",
+            "CompareRuns",
+            "RecipeRun",
+            "RunConfig",
+            "WidthTable",
+            "build",
+            "net_params",
+            "run_compare",
+            "run_ensemble",
+            "run_n2",
+            "run_wide",
+            "train",
+            "width_table",
+        ),
+        "diagnostics": (
+            "FINE_MIRROR_TOL",
+            "MIRROR_TOL",
+            "EnsembleCurve",
+            "LossMode",
+            "MirrorPairs",
+            "ensemble_curve",
+            "fit_width_exponent",
+            "floor_ratios",
+            "loss_modes",
+            "median_ci",
+            "mirror_pairs",
+            "mse_quantiles",
+            "pair_asymmetry",
+            "predict",
+            "wilson_ci",
+        ),
+        "analysis": (
+            "PARAM_NAMES",
+            "REFERENCE_PHASE",
+            "CompareData",
+            "EnsembleResult",
+            "N2Histogram",
+            "WideNets",
+            "ensemble_measurement",
+            "measure",
+            "n2_histogram",
+            "wide_mirror_pairs",
+        ),
+        "plots": (
+            "plot_ensembles",
+            "plot_mirror_pairs",
+            "plot_n2_histogram",
+            "plot_width_scaling",
+        ),
+        "commands": (
+            "compare",
+            "run",
+        ),
+    },
+)

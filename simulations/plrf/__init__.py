@@ -19,87 +19,76 @@ Layers, each importing only those above it in this list:
 Every public name is importable from this package (loaded on first use).
 """
 
-import importlib
+from simulations.lazy import lazy_exports
 
-_SUBMODULES = ("analysis", "commands", "experiment", "model", "plots")
-
-_NAMES = {
-    "model": (
-        "DEFAULT_LR_SCALE",
-        "DEFAULT_N_CHECKPOINTS",
-        "DEFAULT_V_RATIO",
-        "DTYPES",
-        "PATHS",
-        "STATIC_KEYS",
-        "SWEPT_KEYS",
-        "EigenbasisProblem",
-        "eigenbasis_problem",
-        "expected_run",
-        "learning_rate_from_scale",
-        "log_checkpoints",
-        "resolve_learning_rate",
-        "sample_embedding",
-        "sgd_eigenbasis",
-        "sgd_explicit",
-        "sgd_run",
-        "split_run_key",
-        "validate_point",
-        "validate_static",
-    ),
-    "experiment": (
-        "MAX_STEPS",
-        "PHASE_POINTS",
-        "PhaseDiagramConfig",
-        "RunConfig",
-        "build_expected",
-        "build_sgd",
-        "max_steps_for",
-        "run_curves",
-        "run_embedding",
-        "run_phase_sweep",
-        "simulate",
-        "simulation_grid",
-        "validate_grid",
-        "with_compute_coords",
-    ),
-    "analysis": (
-        "LossCurves",
-        "PStarExponent",
-        "PointArrays",
-        "PointMeasurement",
-        "comparison_rows",
-        "measure_point",
-        "measure_points",
-        "p_star_exponents",
-        "point_arrays",
-        "summarize_curves",
-    ),
-    "plots": (
-        "draw_loss_curves",
-        "draw_measured_offsets",
-        "draw_phase_boundaries",
-        "exponent_maps",
-        "isoflop_frontier",
-        "isoflop_grid",
-        "loss_curves",
-        "loss_curves_by_size",
-        "phase_plane",
-    ),
-    "commands": ("compare", "phase_diagram", "run"),
-}
-
-_WHERE = {name: module for module, names in _NAMES.items() for name in names}
-
-__all__ = sorted([*_SUBMODULES, *_WHERE])
-
-
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "model": (
+            "DEFAULT_LR_SCALE",
+            "DEFAULT_N_CHECKPOINTS",
+            "DEFAULT_V_RATIO",
+            "DTYPES",
+            "PATHS",
+            "STATIC_KEYS",
+            "SWEPT_KEYS",
+            "EigenbasisProblem",
+            "eigenbasis_problem",
+            "expected_run",
+            "learning_rate_from_scale",
+            "log_checkpoints",
+            "resolve_learning_rate",
+            "sample_embedding",
+            "sgd_eigenbasis",
+            "sgd_explicit",
+            "sgd_run",
+            "split_run_key",
+            "validate_point",
+            "validate_static",
+        ),
+        "experiment": (
+            "MAX_STEPS",
+            "PHASE_POINTS",
+            "PhaseDiagramConfig",
+            "RunConfig",
+            "build_expected",
+            "build_sgd",
+            "max_steps_for",
+            "run_curves",
+            "run_embedding",
+            "run_phase_sweep",
+            "simulate",
+            "simulation_grid",
+            "validate_grid",
+            "with_compute_coords",
+        ),
+        "analysis": (
+            "LossCurves",
+            "PStarExponent",
+            "PointArrays",
+            "PointMeasurement",
+            "comparison_rows",
+            "measure_point",
+            "measure_points",
+            "p_star_exponents",
+            "point_arrays",
+            "summarize_curves",
+        ),
+        "plots": (
+            "draw_loss_curves",
+            "draw_measured_offsets",
+            "draw_phase_boundaries",
+            "exponent_maps",
+            "isoflop_frontier",
+            "isoflop_grid",
+            "loss_curves",
+            "loss_curves_by_size",
+            "phase_plane",
+        ),
+        "commands": (
+            "compare",
+            "phase_diagram",
+            "run",
+        ),
+    },
+)

@@ -24,87 +24,76 @@ Layers, each importing only those above it in this list:
 Every public name is importable from this package (loaded on first use).
 """
 
-import importlib
+from simulations.lazy import lazy_exports
 
-_SUBMODULES = ("analysis", "commands", "experiment", "model", "plots", "sweeps")
-
-_NAMES = {
-    "model": (
-        "JITTER",
-        "DescentProblem",
-        "descent_eigen_run",
-        "descent_problem",
-        "descent_scan_run",
-        "feature_map",
-        "kernel_limit",
-        "latent",
-        "nested_ridge_run",
-        "normals",
-        "population_projection_loss",
-        "ridge_run",
-        "ridge_solve",
-        "ridge_teacher_average",
-        "spectrum_run",
-        "teacher_averaged_test",
-    ),
-    "experiment": (
-        "DEFAULT",
-        "FEATURES",
-        "PARAM_NAMES",
-        "QUICK",
-        "CompareConfig",
-        "FlowSweeps",
-        "RegimeSweeps",
-        "RunConfig",
-        "build_gradient_descent",
-        "build_nested_ridge",
-        "build_ridge",
-        "build_spectrum",
-        "run_flow_scaling",
-        "run_scaling_regimes",
-        "setting_tag",
-        "simulate_gradient_descent",
-        "simulate_nested_ridge",
-        "simulate_ridge",
-        "simulate_spectrum",
-    ),
-    "analysis": (
-        "FlowScaling",
-        "RegimeCurve",
-        "RunSummary",
-        "ScalingRegimes",
-        "bootstrap_mean_power_law",
-        "flow_theory",
-        "measure_flow_scaling",
-        "measure_scaling_regimes",
-        "summarize_run",
-    ),
-    "plots": (
-        "compare_figure",
-        "draw_flow_curves",
-        "draw_frontier",
-        "draw_regime",
-        "dynamics_figure",
-        "loss_vs_size_figure",
-        "regimes_figure",
-        "ridge_figure",
-        "spectrum_figure",
-    ),
-    "commands": ("compare", "run"),
-}
-
-_WHERE = {name: module for module, names in _NAMES.items() for name in names}
-
-__all__ = sorted([*_SUBMODULES, *_WHERE])
-
-
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "model": (
+            "JITTER",
+            "DescentProblem",
+            "descent_eigen_run",
+            "descent_problem",
+            "descent_scan_run",
+            "feature_map",
+            "kernel_limit",
+            "latent",
+            "nested_ridge_run",
+            "normals",
+            "population_projection_loss",
+            "ridge_run",
+            "ridge_solve",
+            "ridge_teacher_average",
+            "spectrum_run",
+            "teacher_averaged_test",
+        ),
+        "experiment": (
+            "DEFAULT",
+            "FEATURES",
+            "PARAM_NAMES",
+            "QUICK",
+            "CompareConfig",
+            "FlowSweeps",
+            "RegimeSweeps",
+            "RunConfig",
+            "build_gradient_descent",
+            "build_nested_ridge",
+            "build_ridge",
+            "build_spectrum",
+            "run_flow_scaling",
+            "run_scaling_regimes",
+            "setting_tag",
+            "simulate_gradient_descent",
+            "simulate_nested_ridge",
+            "simulate_ridge",
+            "simulate_spectrum",
+        ),
+        "analysis": (
+            "FlowScaling",
+            "RegimeCurve",
+            "RunSummary",
+            "ScalingRegimes",
+            "bootstrap_mean_power_law",
+            "flow_theory",
+            "measure_flow_scaling",
+            "measure_scaling_regimes",
+            "summarize_run",
+        ),
+        "plots": (
+            "compare_figure",
+            "draw_flow_curves",
+            "draw_frontier",
+            "draw_regime",
+            "dynamics_figure",
+            "loss_vs_size_figure",
+            "regimes_figure",
+            "ridge_figure",
+            "spectrum_figure",
+        ),
+        "commands": (
+            "compare",
+            "run",
+        ),
+        "sweeps": (),
+    },
+)

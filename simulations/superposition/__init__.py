@@ -19,76 +19,65 @@ Layers, each importing only those above it in this list:
 Every public name is importable from this package (loaded on first use).
 """
 
-import importlib
+from simulations.lazy import lazy_exports
 
-_SUBMODULES = ("analysis", "commands", "experiment", "model", "plots")
-
-_NAMES = {
-    "model": (
-        "HIST_BINS",
-        "HIST_WIDTH",
-        "LR_RULES",
-        "STATIC_DEFAULTS",
-        "SparseBatch",
-        "evaluate",
-        "init_params",
-        "lr_multiplier",
-        "make_optimizer",
-        "mean_sq_overlap",
-        "resolve_static",
-        "row_statistics",
-        "sample_features",
-        "sample_sparse_features",
-        "signed_weight_decay",
-        "simulate",
-        "slot_sizes",
-        "sparse_to_dense",
-        "sparse_toy_model_loss",
-        "toy_model_loss",
-        "train",
-    ),
-    "experiment": (
-        "CompareConfig",
-        "PhaseDiagramConfig",
-        "SweepConfig",
-        "build",
-        "make_grid",
-        "run_config",
-        "tidy",
-    ),
-    "analysis": ("PARAM_NAMES", "comparison_rows", "exponent_rows"),
-    "plots": (
-        "draw_exponents",
-        "draw_loss_vs_m",
-        "draw_norm_histogram",
-        "draw_overlaps",
-        "draw_phi_vs_gamma",
-        "plot_exponents",
-        "plot_loss_vs_m",
-        "plot_norm_histograms",
-        "plot_overlaps",
-        "plot_phase_diagram",
-        "plot_phi_vs_gamma",
-        "setting_label",
-    ),
-    "commands": ("compare", "phase_diagram"),
-}
-_THEORY = ("predicted_exponents", "predicted_regime")  # re-exported from theory.superposition
-
-_WHERE = {name: module for module, names in _NAMES.items() for name in names}
-
-__all__ = sorted([*_SUBMODULES, *_WHERE, *_THEORY])
-
-
-def __getattr__(name: str):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
-    if name in _THEORY:
-        return getattr(importlib.import_module("theory.superposition"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    {
+        "model": (
+            "HIST_BINS",
+            "HIST_WIDTH",
+            "LR_RULES",
+            "STATIC_DEFAULTS",
+            "SparseBatch",
+            "evaluate",
+            "init_params",
+            "lr_multiplier",
+            "make_optimizer",
+            "mean_sq_overlap",
+            "resolve_static",
+            "row_statistics",
+            "sample_features",
+            "sample_sparse_features",
+            "signed_weight_decay",
+            "simulate",
+            "slot_sizes",
+            "sparse_to_dense",
+            "sparse_toy_model_loss",
+            "toy_model_loss",
+            "train",
+        ),
+        "experiment": (
+            "CompareConfig",
+            "PhaseDiagramConfig",
+            "SweepConfig",
+            "build",
+            "make_grid",
+            "run_config",
+            "tidy",
+        ),
+        "analysis": (
+            "PARAM_NAMES",
+            "comparison_rows",
+            "exponent_rows",
+        ),
+        "plots": (
+            "draw_exponents",
+            "draw_loss_vs_m",
+            "draw_norm_histogram",
+            "draw_overlaps",
+            "draw_phi_vs_gamma",
+            "plot_exponents",
+            "plot_loss_vs_m",
+            "plot_norm_histograms",
+            "plot_overlaps",
+            "plot_phase_diagram",
+            "plot_phi_vs_gamma",
+            "setting_label",
+        ),
+        "commands": (
+            "compare",
+            "phase_diagram",
+        ),
+    },
+)
