@@ -59,8 +59,9 @@ def _bench(m: int, n: int, t: int, batch: int, x64: bool, repeats: int) -> dict:
     # the same draw as the run makes (simulations.random_features.model.normals), summed
     draw = jax.jit(jax.vmap(lambda k: jnp.sum(model.normals(k, [(n_normals,)], dtype)[0])))
 
-    t_batch = best_time(lambda: batched(keys, params)["test_loss"].block_until_ready(),
-                        repeats=repeats)  # fmt: skip
+    t_batch = best_time(
+        lambda: batched(keys, params)["test_loss"].block_until_ready(), repeats=repeats
+    )
 
     def loop():
         out = None

@@ -1,7 +1,7 @@
 """Measured versus predicted: comparison tables, their CSV format, and summaries.
 
-Step 6 of a sweep (DESIGN.md, "Data flow of a sweep"): every measured exponent is set beside the
-prediction of ``theory``. One table format serves every model:
+The last step of a sweep: every measured exponent is set beside the prediction of ``theory``.
+One table format serves every model:
 
 * **Columns**, in this order: the model's parameter columns (named after its parameters, e.g.
   ``alpha,beta`` for PLRF), then the core columns ``phase,quantity,predicted,measured,ci_low,
@@ -13,8 +13,9 @@ prediction of ``theory``. One table format serves every model:
 * Floats are written with ``repr`` (shortest round-trip form), so a table read back compares
   equal to the one written. Parameter values that are not numbers stay strings.
 
-Exponent convention (THEORY.md): ``Q ∝ X^(−e)`` has exponent ``e``; compare like with like (the
-frontier size exponent ``ξ`` of :func:`simulations.fit.fit_frontier` is a growth exponent).
+Exponent convention (as in :mod:`simulations.fit`): ``Q ∝ X^(−e)`` has exponent ``e``; compare
+like with like (the frontier size exponent ``ξ`` of :func:`simulations.fit.fit_frontier` is a
+growth exponent).
 
 Only the standard library's :mod:`csv` is used (no pandas).
 """

@@ -148,3 +148,18 @@ def test_figure_cache_recomputes_only_when_the_key_changes(tmp_path, monkeypatch
         p.write_bytes(p.read_bytes()[:10])
     cache.render(fig, "quick", tmp_path / "f", **kw)
     assert len(calls) == 5
+
+
+def test_options_config_json_and_repeat(tmp_path):
+    """Options reach the verb; config.json records them; --config config.json repeats the run."""
+    first, again = tmp_path / "first", tmp_path / "again"
+    argv = ["run", "plrf", "--quick", "--d", "16", "--steps", "500", "--seeds", "4"]
+    assert cli.main([*argv, "--n-checkpoints", "8", "--no-progress", "--out", str(first)]) == 0
+    record = json.loads((first / "config.json").read_text())
+    assert record["model"] == "plrf" and record["verb"] == "run" and record["preset"] == "quick"
+    assert record["config"]["d"] == 16 and record["config"]["steps"] == 500
+    assert record["version"]
+    config = str(first / "config.json")
+    assert cli.main(["run", "plrf", "--config", config, "--no-progress", "--out", str(again)]) == 0
+    assert json.loads((again / "config.json").read_text())["config"] == record["config"]
+    assert (again / "loss_curves.csv").read_text() == (first / "loss_curves.csv").read_text()
