@@ -64,10 +64,10 @@ __all__ = [
 PARAM_NAMES = ("activation", "recipe", "width")
 """Parameter columns of ``comparison.csv``."""
 
-REFERENCE_PHASE = "THEORY.md numerics"
+REFERENCE_PHASE = "reference measurement"
 """Phase label of the rows that set a width exponent beside a reference measurement
-(:data:`theory.lottery.REFERENCE_SILU_SLOPE`, :data:`theory.lottery.REFERENCE_POLISHED_SLOPE`);
-the label of every earlier ``comparison.csv``, kept so that tables stay comparable."""
+(:data:`theory.lottery.REFERENCE_SILU_SLOPE`, :data:`theory.lottery.REFERENCE_POLISHED_SLOPE`).
+Tables written before version 0.1.0's redesign call these rows ``THEORY.md numerics``."""
 
 
 # --- the mechanism runs, measured ---------------------------------------------------------------
