@@ -16,7 +16,7 @@ Field types understood: ``int``, ``float``, ``str``, ``bool``, ``X | None``, ``L
 tuples (groups separated by ``;``, e.g. ``--points "1,0.3;0.4,0.3"``), nested dataclasses, and
 tuples of dataclasses (from a config file only). Written here rather than with ``tyro`` to keep
 ``solvable --help`` instant and the option names stable (``--preset``, ``--quick``, flattened
-nested fields) without another dependency; it is ~250 lines.
+nested fields) without another dependency.
 """
 
 from __future__ import annotations
