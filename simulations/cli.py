@@ -29,6 +29,7 @@ import importlib
 import inspect
 import json
 import os
+import shutil
 import sys
 import time
 import typing
@@ -37,6 +38,7 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parent
 _FIGURES_ROOT = _ROOT.parent / "paper_figures"
 _PRESETS = ("quick", "default", "paper")  # = simulations.options.PRESETS (kept import-free here)
+QUICK_NOTE = "quick preset: small sizes, exponents biased"  # = simulations.plotting.QUICK_NOTE
 _VERB_HELP = {
     "compare": "measured vs predicted: comparison.csv, the printed table and figures",
     "phase-diagram": "sweep a phase plane: measured vs predicted exponents and the map",
@@ -140,6 +142,7 @@ def _figure_parser(figures) -> argparse.ArgumentParser:
     _add_preset_options(p)
     p.add_argument("--cache-dir", type=Path, default=None, help="figure-data cache directory")
     p.add_argument("--refresh", action="store_true", help="recompute even if cached")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return p
 
 
@@ -152,6 +155,12 @@ def verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
     _add_preset_options(p)
     p.add_argument("--config", type=Path, default=None, help="TOML or config.json of field values")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace results of another command or config in --out (default: refuse)",
+    )
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     options.add_config_options(p, cls)
     return p
 
@@ -179,10 +188,6 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
         parser.error(str(err))
     suffix = "" if preset == "default" else f"-{preset}"
     out = args.out or Path("results") / f"{verb}-{model}{suffix}"
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        parser.error(f"--out: cannot create {str(out)!r}: {err.strerror}")
     record = {
         "model": model,
         "verb": verb,
@@ -191,10 +196,44 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
         "config": options.config_to_dict(cfg),
         "version": _version(),
     }
+    _claim_out(parser, out, record, args.overwrite)
     (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
-    fn(cfg, out, progress=not args.no_progress)
+    kwargs = {"progress": not args.no_progress}
+    if "note" in inspect.signature(fn).parameters:
+        kwargs["note"] = QUICK_NOTE if preset == "quick" else ""
+    fn(cfg, out, **kwargs)
     print(f"results in {out}/")
     return 0
+
+
+def _claim_out(parser, out: Path, record: dict, overwrite: bool) -> None:
+    """Refuse an ``--out`` holding another command's (or config's) results, unless overwriting."""
+    previous = out / "config.json"
+    if out.is_dir():
+        same = False
+        if previous.is_file():
+            try:
+                old = json.loads(previous.read_text())
+            except (OSError, json.JSONDecodeError):
+                old = {}
+            keys = ("model", "verb", "config", "version")
+            same = all(old.get(k) == record[k] for k in keys)
+            what = f"results of 'solvable {old.get('verb', '?')} {old.get('model', '?')}'"
+            if old.get("model") == record["model"] and old.get("verb") == record["verb"]:
+                what += " with another config or version"
+        else:
+            has_results = (out / "sweep").exists() or (out / "comparison.csv").exists()
+            what = "results of an unknown command" if has_results else ""
+        if what and not same:
+            if not overwrite:
+                parser.error(
+                    f"--out {str(out)!r} holds {what}; choose another --out or pass --overwrite"
+                )
+            shutil.rmtree(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        parser.error(f"--out: cannot create {str(out)!r}: {err.strerror}")
 
 
 def _version() -> str:
@@ -241,21 +280,33 @@ def main(argv: list[str] | None = None) -> int:
         print(f"solvable-scaling {_version()}")
         return 0
     verb, rest = argv[0], argv[1:]
+    debug = "--debug" in rest or os.environ.get("SOLVABLE_DEBUG") == "1"
     start = time.perf_counter()
+    try:
+        code = _dispatch(parser, verb, rest, models, figures)
+    except (ValueError, TypeError, OSError, MemoryError) as err:
+        if debug:
+            raise
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"solvable: error: {message} (--debug for the traceback)", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    return code
+
+
+def _dispatch(parser, verb: str, rest: list[str], models, figures) -> int:
     if verb == "figure":
-        code = _run_figure(_figure_parser(figures).parse_args(rest), figures)
-    elif any(verb in vs for vs in models.values()):
+        return _run_figure(_figure_parser(figures).parse_args(rest), figures)
+    if any(verb in vs for vs in models.values()):
         model = rest[0] if rest and not rest[0].startswith("-") else None
         rest = rest[1:] if model is not None else rest
         if model is None and any(a in ("-h", "--help") for a in rest):
             choices = sorted(m for m, vs in models.items() if verb in vs)
             print(f"usage: solvable {verb} MODEL [options]; MODEL: {' | '.join(choices)}")
             return 0
-        code = _run_verb(verb, model, rest, models)
-    else:
-        parser.error(f"unknown verb {verb!r}; choose one of: {', '.join(_verbs(models))}, figure")
-    print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    return code
+        return _run_verb(verb, model, rest, models)
+    parser.error(f"unknown verb {verb!r}; choose one of: {', '.join(_verbs(models))}, figure")
+    return 2
 
 
 if __name__ == "__main__":

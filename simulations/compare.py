@@ -184,10 +184,18 @@ class ComparisonRow:
         return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
 
     @property
+    def determined(self) -> bool:
+        """False when the interval is wider than ``|predicted|``: the measurement cannot tell the
+        prediction from zero, so "inside the interval" would mean nothing."""
+        if not self.has_ci or math.isnan(self.predicted) or self.predicted == 0:
+            return True
+        return (self.ci_high - self.ci_low) <= abs(self.predicted)
+
+    @property
     def within_ci(self) -> bool | None:
-        """Whether ``predicted`` lies in ``[ci_low, ci_high]``; None if there is no interval or
-        no prediction."""
-        if not self.has_ci or math.isnan(self.predicted):
+        """Whether ``predicted`` lies in ``[ci_low, ci_high]``; None if there is no interval, no
+        prediction, or the interval is not :attr:`determined`."""
+        if not self.has_ci or math.isnan(self.predicted) or not self.determined:
             return None
         return self.ci_low <= self.predicted <= self.ci_high
 
@@ -439,18 +447,21 @@ def format_comparison_table(
     *,
     extra_names: Sequence[str] | None = None,
     precision: int = 4,
+    note: str = "",
 ) -> str:
     """A fixed-width text table for printing.
 
     Columns: parameters, ``phase``, ``quantity``, ``predicted``, ``measured``, ``ci_low``,
     ``ci_high``, ``meas-pred`` (``measured − predicted``), ``out`` (``*`` when the prediction lies
-    outside ``[ci_low, ci_high]``, ``?`` when there is no interval or no prediction), then extras.
-    A footnote counts the rows whose interval contains the prediction.
+    outside ``[ci_low, ci_high]``, ``?`` when there is no interval or no prediction, ``~`` when
+    the interval is wider than the prediction: not determined), then extras. A footnote counts
+    the rows whose interval contains the prediction.
 
     Args:
         rows: :class:`ComparisonRow` objects or flat mappings (the latter need ``param_names``).
         param_names, extra_names: as in :func:`comparison_table`.
         precision: decimals of the numbers.
+        note: a header line printed above the table (e.g. ``"quick preset: ..."``).
     """
     if int(precision) != precision or precision < 0:
         raise ValueError(f"precision must be an integer >= 0, got {precision!r}")
@@ -471,7 +482,7 @@ def format_comparison_table(
     numeric = {*pn, "predicted", "measured", "ci_low", "ci_high", "meas-pred"}
     body = []
     for r in rows:
-        flag = {True: "", False: "*", None: "?"}[r.within_ci]
+        flag = {True: "", False: "*", None: "?"}[r.within_ci] if r.determined else "~"
         cells = [f"{v:g}" if isinstance(v, float) else v for v in (r.params[k] for k in pn)]
         cells += [r.phase, r.quantity]
         cells += [_fmt_num(v, precision) for v in (r.predicted, r.measured, r.ci_low, r.ci_high)]
@@ -488,12 +499,15 @@ def format_comparison_table(
             out.append(c.rjust(w) if h in numeric else c.ljust(w))
         return "  ".join(out).rstrip()
 
-    lines = [line(header), "  ".join("-" * w for w in widths)]
+    lines = [f"[{note}]"] if note else []
+    lines += [line(header), "  ".join("-" * w for w in widths)]
     lines += [line(b) for b in body]
     s = summarize(rows)
+    undetermined = f", {s.n_undetermined} not determined (~)" if s.n_undetermined else ""
     lines.append(
         f"{s.n_within_ci}/{s.n_with_ci} predictions inside the interval"
-        f" (* outside, ? no interval); max |meas-pred| = {_fmt_num(s.max_abs_deviation, precision)}"
+        f" (* outside, ? no interval{undetermined}); max |meas-pred| = "
+        f"{_fmt_num(s.max_abs_deviation, precision)}"
     )
     return "\n".join(lines)
 
@@ -506,6 +520,7 @@ class ComparisonSummary:
         n_rows: rows summarised.
         n_with_ci: rows with a finite interval and a prediction.
         n_within_ci: of those, rows whose interval contains the prediction.
+        n_undetermined: rows whose interval is wider than ``|predicted|`` (not counted above).
         fraction_within_ci: ``n_within_ci / n_with_ci`` (NaN if no interval).
         max_abs_deviation, mean_abs_deviation: of ``measured − predicted`` over rows where both
             are finite (NaN if none).
@@ -519,6 +534,7 @@ class ComparisonSummary:
     max_abs_deviation: float
     mean_abs_deviation: float
     worst: str
+    n_undetermined: int = 0
 
     def __str__(self) -> str:
         return (
@@ -555,6 +571,7 @@ def _summary(rows: list[ComparisonRow]) -> ComparisonSummary:
         max_abs_deviation=worst_dev,
         mean_abs_deviation=mean_dev,
         worst=label,
+        n_undetermined=sum(not r.determined for r in rows),
     )
 
 

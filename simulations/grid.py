@@ -21,9 +21,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["Experiment", "Grid", "RunFn", "canonical", "config_key"]
+__all__ = ["Experiment", "Grid", "RunFn", "canonical", "config_key", "loss_blowup"]
 
 RunFn = Callable[[jax.Array, Mapping[str, jax.Array]], Mapping[str, jax.Array]]
 
@@ -40,12 +41,59 @@ class Experiment(NamedTuple):
         coords: coordinate values for those dimensions (optional per dimension). Coordinates that
             vary per run (e.g. the step count of checkpoint ``k``) should be outputs instead.
         x64: trace and execute under ``jax.enable_x64(True)`` (theory-grade float64 runs).
+        validate: ``validate(point)`` raises a one-line ``ValueError``/``TypeError`` (naming the
+            parameter, its value and the valid range) for a swept point this static group cannot
+            run, theory stability checks included. :func:`~simulations.sweep.run_sweep` calls it
+            for every point before anything is compiled, and refuses an experiment without it.
+        diverged: ``diverged(outputs, params) -> bool`` scalar, traced per run inside the
+            compiled chunk: the model's divergence bound (e.g. :func:`loss_blowup`). Non-finite
+            outputs are always flagged; this adds finite blow-ups (losses of 1e21 are not data).
+        bytes_per_run: estimate of the device memory one run needs (its largest live arrays);
+            the engine shrinks a chunk that would not fit and refuses a run that cannot fit.
     """
 
     run: RunFn
     dims: Mapping[str, tuple[str, ...]] = {}
     coords: Mapping[str, Any] = {}
     x64: bool = False
+    validate: Callable[[Mapping[str, float]], None] | None = None
+    diverged: Callable[[Mapping[str, jax.Array], Mapping[str, jax.Array]], jax.Array] | None = None
+    bytes_per_run: float | None = None
+
+
+def loss_blowup(
+    name: str,
+    factor: float = 1e3,
+    *,
+    ceiling: float | None = None,
+    initial: str | None = None,
+) -> Callable[[Mapping[str, jax.Array], Mapping[str, jax.Array]], jax.Array]:
+    """A divergence bound for :attr:`Experiment.diverged`: output ``name`` blew up.
+
+    A run is diverged when any recorded value of ``name`` (a curve over its last axis, or a
+    scalar) is ``>= factor ×`` the reference value, or ``>= ceiling`` when one is given. The
+    reference is the scalar output ``initial`` when given, else the first recorded value of the
+    curve (for a scalar output without ``initial`` only ``ceiling`` applies).
+    """
+    if not (isinstance(factor, (int, float)) and factor > 1):
+        raise ValueError(f"factor must be a number > 1, got {factor!r}")
+
+    def diverged(outputs: Mapping[str, jax.Array], params: Mapping[str, jax.Array]) -> jax.Array:
+        values = jnp.asarray(outputs[name])
+        flag = jnp.zeros((), dtype=bool)
+        if initial is not None:
+            reference = jnp.abs(jnp.asarray(outputs[initial]))
+        elif values.ndim >= 1:
+            reference = jnp.abs(values[..., :1])
+        else:
+            reference = None
+        if reference is not None:
+            flag = flag | jnp.any(jnp.abs(values) >= factor * reference)
+        if ceiling is not None:
+            flag = flag | jnp.any(jnp.abs(values) >= ceiling)
+        return flag
+
+    return diverged
 
 
 def _as_tuple(values: Any) -> tuple:

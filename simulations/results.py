@@ -11,7 +11,14 @@ import xarray as xr
 
 from simulations.grid import Grid, canonical
 
-__all__ = ["SweepResult", "group_dataset", "mask_diverged", "output_dims"]
+__all__ = [
+    "SweepResult",
+    "count_diverged",
+    "diverged_runs",
+    "group_dataset",
+    "mask_diverged",
+    "output_dims",
+]
 
 
 @dataclasses.dataclass
@@ -54,15 +61,33 @@ class SweepResult:
         raise KeyError(f"no group with static values {static}")
 
 
+def diverged_runs(ds: xr.Dataset) -> xr.DataArray:
+    """Boolean ``(point, seed)``: runs flagged diverged (non-finite or beyond the model's bound)."""
+    if "diverged" in ds:
+        return ds["diverged"].astype(bool)
+    if "finite" in ds:
+        return ~ds["finite"].astype(bool)
+    return xr.zeros_like(ds[next(iter(ds.data_vars))], dtype=bool)
+
+
 def mask_diverged(ds: xr.Dataset) -> xr.Dataset:
-    """Set every floating output of runs flagged non-finite to NaN (so they are never averaged)."""
-    if "finite" not in ds:
+    """Set every floating output of diverged runs to NaN (so they are never averaged or fitted)."""
+    if "diverged" not in ds and "finite" not in ds:
         return ds
+    keep = ~diverged_runs(ds)
     out = ds.copy()
     for name, var in ds.data_vars.items():
-        if name != "finite" and np.issubdtype(var.dtype, np.floating):
-            out[name] = var.where(ds["finite"])
+        if name not in ("finite", "diverged") and np.issubdtype(var.dtype, np.floating):
+            out[name] = var.where(keep)
     return out
+
+
+def count_diverged(ds: xr.Dataset) -> np.ndarray:
+    """Diverged runs per point: an integer array over ``point``."""
+    flags = diverged_runs(ds)
+    if "complete" in ds:
+        flags = flags & ds["complete"].astype(bool)
+    return flags.sum("seed").values.astype(int)
 
 
 def output_dims(dims: Mapping[str, tuple[str, ...]], name: str, value: np.ndarray) -> tuple:
@@ -81,6 +106,7 @@ def group_dataset(
     outputs: Mapping[str, np.ndarray],
     finite: np.ndarray,
     done: np.ndarray,
+    diverged: np.ndarray | None = None,
 ) -> xr.Dataset:
     """One static group's outputs as a Dataset with dimensions ``(point, seed, ...)``."""
     n_points, n_seeds = grid.n_points, grid.seeds
@@ -92,6 +118,9 @@ def group_dataset(
             value.reshape(n_points, n_seeds, *value.shape[1:]),
         )
     data_vars["finite"] = (("point", "seed"), finite.reshape(n_points, n_seeds))
+    if diverged is None:
+        diverged = ~finite
+    data_vars["diverged"] = (("point", "seed"), diverged.reshape(n_points, n_seeds))
     data_vars["complete"] = (("point", "seed"), done.reshape(n_points, n_seeds))
     coords: dict[str, Any] = {"point": np.arange(n_points), "seed": np.arange(n_seeds)}
     for k, v in grid.points.items():

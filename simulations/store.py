@@ -4,24 +4,44 @@ Engine layer 3: imports ``grid`` and ``results``, never ``sweep``.
 
 Layout of a store directory::
 
-    manifest.json              the grid, base seed, sweep name, config, versions and git SHA
+    manifest.json              fingerprint of the experiment, grid, seed, config, provenance,
+                               and the SHA-256 of every chunk written
+    lock                       while a sweep writes: owner pid, host and start time
     group-0000/chunk-*.nc      rows (point x seed) finished by one compiled call, per static group
+    quarantine/                chunks that failed their checksum or could not be read
 
-A chunk file is written to a temporary name and renamed into place (``os.replace`` is atomic on
-POSIX), so an interrupted sweep leaves only complete chunks behind; rerunning the same sweep into
-the same directory skips every stored row. :func:`open_sweep` reassembles the labelled
-:class:`xarray.Dataset` of every group (missing rows are NaN with ``complete == False``).
+Guarantees:
+
+* **Never stale.** A store records a fingerprint of what produced it (:func:`fingerprint`: the
+  builder and its captured settings, every group's output dims and coordinates, the grid, the
+  base seed, the package version and, in a git checkout, a hash of the builder's source). A rerun
+  resumes only on an exact match; any difference is refused with a :class:`StoreMismatchError`
+  naming the fields that differ (use another directory, or ``overwrite=True``).
+* **Atomic chunks, verified.** A chunk is written to a temporary name, renamed into place and its
+  checksum recorded. On resume a chunk that is truncated, unreadable or fails its checksum is
+  moved to ``quarantine/`` with a one-line warning and its rows are recomputed; a chunk whose
+  write finished but whose checksum was not yet recorded (killed in between) is checked by
+  reading it and kept.
+* **One writer.** A lock file (pid, host) stops a second writer (:class:`StoreLockedError`); a
+  stale lock left by a dead process on this host is taken over with a warning.
+* Files are created with the permissions the umask allows (shareable on a cluster file system).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import inspect
 import json
 import os
 import platform
+import shutil
+import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +51,56 @@ import xarray as xr
 from simulations.grid import Experiment, Grid
 from simulations.results import SweepResult, group_dataset, output_dims
 
-__all__ = ["SweepStore", "open_sweep", "provenance"]
+__all__ = [
+    "StoreError",
+    "StoreLockedError",
+    "StoreMismatchError",
+    "SweepStore",
+    "fingerprint",
+    "open_sweep",
+    "provenance",
+]
 
 _ENGINE = "h5netcdf"
+_FORMAT = 2  # manifest format: 2 = experiment fingerprints and chunk checksums
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
 
 
-def _git_sha() -> str:
+class StoreError(ValueError):
+    """A store cannot be used as asked (the message says why and what to do)."""
+
+
+class StoreMismatchError(StoreError):
+    """The store holds results of a different experiment."""
+
+
+class StoreLockedError(StoreError):
+    """Another live process is writing this store."""
+
+
+def _library_checkout() -> Path | None:
+    """The repository root if this library runs from its own git checkout, else ``None``."""
+    root = Path(__file__).resolve().parents[1]
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
+            ["git", "rev-parse", "--show-toplevel"],
             capture_output=True,
             text=True,
             timeout=5,
-            cwd=Path(__file__).resolve().parent,
+            cwd=root,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    top = out.stdout.strip()
+    return root if out.returncode == 0 and top and Path(top).resolve() == root else None
+
+
+def _git_sha(root: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=root
         )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
@@ -51,15 +108,20 @@ def _git_sha() -> str:
 
 
 def provenance() -> dict[str, str]:
-    """Versions of the packages that produced a result, and the git SHA of this checkout."""
+    """Versions of the packages that produced a result; the library's git SHA if a checkout.
+
+    The SHA is recorded only when the library itself runs from a git checkout (never the SHA of
+    whatever repository the working directory is in).
+    """
     import jax
     import jaxlib
 
     from simulations import __version__
 
+    root = _library_checkout()
     return {
         "solvable_scaling_version": __version__,
-        "git_sha": _git_sha(),
+        "git_sha": _git_sha(root) if root is not None else "not a git checkout",
         "python": platform.python_version(),
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,
@@ -70,67 +132,277 @@ def provenance() -> dict[str, str]:
     }
 
 
-def _fingerprint(name: str, grid: Grid, base_seed: int) -> str:
-    return json.dumps(
-        {"name": name, "grid": grid.to_json(), "base_seed": base_seed}, sort_keys=True
-    )
+# --- fingerprints --------------------------------------------------------------------------------
+def _describe(value: Any, depth: int = 0) -> Any:
+    """A JSON-stable description of a value captured by a builder (numbers, strings, shapes)."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value if not isinstance(value, float) else repr(value)
+    if isinstance(value, np.generic):
+        return repr(value.item())
+    if isinstance(value, (tuple, list)) and depth < 3:
+        return [_describe(v, depth + 1) for v in value]
+    if isinstance(value, Mapping) and depth < 3:
+        return {str(k): _describe(v, depth + 1) for k, v in sorted(value.items(), key=str)}
+    if isinstance(value, np.ndarray):
+        digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
+        return f"array{value.shape}:{value.dtype}:{digest}"
+    if callable(value):
+        return _callable_name(value)
+    if hasattr(value, "__dataclass_fields__"):
+        return _describe({k: getattr(value, k) for k in value.__dataclass_fields__}, depth + 1)
+    return type(value).__qualname__
+
+
+def _callable_name(fn: Callable) -> str:
+    inner = getattr(fn, "func", None)  # functools.partial
+    if inner is not None:
+        return _callable_name(inner)
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}"
+
+
+def _builder_identity(build: Callable) -> dict[str, Any]:
+    """The builder's name, its partial arguments and closure values, and (in a checkout) source."""
+    identity: dict[str, Any] = {"builder": _callable_name(build)}
+    if hasattr(build, "func"):
+        identity["args"] = _describe(list(getattr(build, "args", ())))
+        identity["keywords"] = _describe(dict(getattr(build, "keywords", {}) or {}))
+        build = build.func
+    closure = getattr(build, "__closure__", None)
+    if closure:
+        names = build.__code__.co_freevars
+        identity["closure"] = {
+            n: _describe(c.cell_contents) for n, c in zip(names, closure) if _cell_is_set(c)
+        }
+    if _library_checkout() is not None:  # a checkout may be edited between runs: hash the source
+        try:
+            source = inspect.getsource(inspect.getmodule(build))
+            identity["source_sha256"] = hashlib.sha256(source.encode()).hexdigest()[:16]
+        except (OSError, TypeError):
+            pass
+    return identity
+
+
+def _cell_is_set(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def fingerprint(
+    name: str,
+    build: Callable,
+    experiments: Sequence[Experiment],
+    grid: Grid,
+    base_seed: int,
+) -> dict[str, Any]:
+    """What produced a sweep: builder, per-group outputs (dims, coords), grid, seed, version."""
+    from simulations import __version__
+
+    groups = []
+    for experiment in experiments:
+        groups.append(
+            {
+                "dims": _describe({k: list(v) for k, v in experiment.dims.items()}),
+                "coords": _describe({k: np.asarray(v) for k, v in experiment.coords.items()}),
+                "x64": bool(experiment.x64),
+            }
+        )
+    return {
+        "name": name,
+        "experiment": _builder_identity(build),
+        "groups": groups,
+        "grid": grid.to_json(),
+        "base_seed": int(base_seed),
+        "version": __version__,
+    }
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                out.append(path)
+            else:
+                out.extend(_differences(old[key], new[key], path))
+        return out
+    return [prefix or "fingerprint"] if old != new else []
+
+
+# --- files ---------------------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _atomic_write_json(path: Path, payload: dict) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh, indent=2, sort_keys=True, default=str)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=2, sort_keys=True, default=str)
+        os.chmod(tmp, _FILE_MODE)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class SweepStore:
     """A directory holding one sweep's chunks (see the module docstring).
 
+    Args:
+        path: the directory (created if missing).
+        fingerprint_: :func:`fingerprint` of the sweep to run.
+        grid: its grid.
+        config: extra metadata stored in the manifest.
+        overwrite: replace a store that holds a different sweep instead of refusing.
+
     Raises:
-        ValueError: if ``path`` already holds a *different* sweep (other grid, name or seed).
+        StoreMismatchError: ``path`` holds a different sweep (and not ``overwrite``).
+        StoreLockedError: another live process holds the store's lock.
     """
 
     def __init__(
         self,
         path: str | os.PathLike,
-        name: str,
+        fingerprint_: Mapping[str, Any],
         grid: Grid,
-        base_seed: int,
         config: Mapping[str, Any] | None = None,
+        *,
+        overwrite: bool = False,
+        read_only: bool = False,
     ):
         self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
         self.grid = grid
-        self.fingerprint = _fingerprint(name, grid, base_seed)
+        self.read_only = read_only
+        self.fingerprint = dict(fingerprint_)
+        self._locked = False
         manifest = self.path / "manifest.json"
-        if manifest.exists():
-            existing = json.loads(manifest.read_text())
-            if existing.get("fingerprint") != self.fingerprint:
-                raise ValueError(
-                    f"store {str(self.path)!r} holds a different sweep (grid, name or base_seed "
-                    "differ); use another directory or delete it"
-                )
-            self.manifest = existing
+        if read_only:
+            self.manifest = json.loads(manifest.read_text())
         else:
-            self.manifest = {
-                "fingerprint": self.fingerprint,
-                "name": name,
-                "grid": grid.to_json(),
-                "base_seed": base_seed,
-                "config": dict(config or {}),
-                "provenance": provenance(),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "complete": False,
-            }
-            _atomic_write_json(manifest, self.manifest)
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._acquire_lock()
+            try:
+                self.manifest = self._open_manifest(manifest, config, overwrite)
+            except BaseException:
+                self.release()
+                raise
         self.attrs = {
-            "sweep_name": name,
-            "base_seed": base_seed,
-            "grid": json.dumps(grid.to_json()),
+            "sweep_name": self.manifest.get("name", ""),
+            "base_seed": self.manifest.get("base_seed", 0),
+            "grid": json.dumps(self.manifest.get("grid", {})),
             "config": json.dumps(self.manifest.get("config", {}), default=str),
-            **{f"provenance.{k}": v for k, v in self.manifest["provenance"].items()},
+            **{f"provenance.{k}": v for k, v in self.manifest.get("provenance", {}).items()},
         }
 
+    # -- manifest and lock --------------------------------------------------------------------
+    def _open_manifest(self, manifest: Path, config, overwrite: bool) -> dict:
+        if manifest.exists():
+            try:
+                existing = json.loads(manifest.read_text())
+            except (OSError, json.JSONDecodeError):
+                existing = {"fingerprint": "unreadable manifest"}
+            old = existing.get("fingerprint")
+            if old != self.fingerprint:
+                if not overwrite:
+                    if not isinstance(old, dict):
+                        what = "results of an older version of the library (no fingerprint)"
+                    else:
+                        fields = ", ".join(_differences(old, self.fingerprint)[:6])
+                        what = f"a different sweep ({fields} differ)"
+                    raise StoreMismatchError(
+                        f"store {str(self.path)!r} holds {what}; use another directory "
+                        "(--out) or overwrite it (--overwrite / overwrite=True)"
+                    )
+                self._clear()
+            else:
+                return existing
+        payload = {
+            "format": _FORMAT,
+            "fingerprint": self.fingerprint,
+            "name": self.fingerprint.get("name", ""),
+            "grid": self.grid.to_json(),
+            "base_seed": self.fingerprint.get("base_seed", 0),
+            "config": dict(config or {}),
+            "provenance": provenance(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "complete": False,
+            "chunks": {},
+        }
+        _atomic_write_json(manifest, payload)
+        return payload
+
+    def _clear(self) -> None:
+        for child in self.path.iterdir():
+            if child.name == "lock":
+                continue
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
+
+    def _acquire_lock(self) -> None:
+        lock = self.path / "lock"
+        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        for _ in range(2):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, _FILE_MODE)
+            except FileExistsError:
+                try:
+                    owner = json.loads(lock.read_text())
+                except (OSError, json.JSONDecodeError):
+                    owner = {}
+                pid, host = owner.get("pid"), owner.get("host")
+                if owner and host == me["host"] and isinstance(pid, int) and _pid_alive(pid):
+                    since = time.strftime("%H:%M:%S", time.localtime(owner.get("started", 0)))
+                    raise StoreLockedError(
+                        f"store {str(self.path)!r} is being written by pid {pid} on {host} "
+                        f"(since {since}); wait for it to finish or use another directory"
+                    ) from None
+                if owner and host != me["host"]:
+                    raise StoreLockedError(
+                        f"store {str(self.path)!r} is locked by pid {pid} on host {host}; if that "
+                        f"process is gone, delete {str(lock)!r}"
+                    ) from None
+                warnings.warn(
+                    f"store {str(self.path)!r}: taking over a stale lock of pid {pid} "
+                    "(no such process)",
+                    stacklevel=3,
+                )
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                continue
+            with os.fdopen(fd, "w") as fh:
+                json.dump(me, fh)
+            self._locked = True
+            return
+        raise StoreLockedError(f"store {str(self.path)!r}: could not take the lock")
+
+    def release(self) -> None:
+        """Release the lock (idempotent)."""
+        if self._locked:
+            with contextlib.suppress(FileNotFoundError):
+                (self.path / "lock").unlink()
+            self._locked = False
+
+    # -- chunks ---------------------------------------------------------------------------------
     def _group_dir(self, group: int) -> Path:
         return self.path / f"group-{group:04d}"
 
@@ -141,15 +413,17 @@ class SweepStore:
         rows: np.ndarray,
         outputs: Mapping[str, np.ndarray],
         finite: np.ndarray,
+        diverged: np.ndarray,
         elapsed: float,
     ) -> Path:
-        """Write one chunk's rows atomically; returns the file written."""
+        """Write one chunk's rows atomically and record its checksum; returns the file."""
         gdir = self._group_dir(group)
         gdir.mkdir(exist_ok=True)
         data_vars = {
             k: (("row", *output_dims(experiment.dims, k, v)), v) for k, v in outputs.items()
         }
         data_vars["finite"] = (("row",), finite)
+        data_vars["diverged"] = (("row",), diverged)
         coords = {"row": np.asarray(rows, dtype=np.int64)}
         coords.update({k: np.asarray(v) for k, v in experiment.coords.items()})
         ds = xr.Dataset(data_vars, coords=coords, attrs={"elapsed_seconds": float(elapsed)})
@@ -158,77 +432,136 @@ class SweepStore:
         os.close(fd)
         try:
             ds.to_netcdf(tmp, engine=_ENGINE)
+            os.chmod(tmp, _FILE_MODE)
+            digest = _sha256(Path(tmp))
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
+        self.manifest.setdefault("chunks", {})[self._key(target)] = digest
+        _atomic_write_json(self.path / "manifest.json", self.manifest)
         return target
+
+    def _key(self, chunk: Path) -> str:
+        return f"{chunk.parent.name}/{chunk.name}"
+
+    def _quarantine(self, chunk: Path, why: str) -> None:
+        if self.read_only:
+            warnings.warn(
+                f"store {str(self.path)!r}: skipping {self._key(chunk)} ({why})", stacklevel=4
+            )
+            return
+        qdir = self.path / "quarantine"
+        qdir.mkdir(exist_ok=True)
+        dest = qdir / f"{chunk.parent.name}-{chunk.name}.{int(time.time())}"
+        os.replace(chunk, dest)
+        self.manifest.get("chunks", {}).pop(self._key(chunk), None)
+        _atomic_write_json(self.path / "manifest.json", self.manifest)
+        warnings.warn(
+            f"store {str(self.path)!r}: {self._key(chunk)} {why}; moved to {dest.name} in "
+            "quarantine/, its rows will be recomputed",
+            stacklevel=4,
+        )
 
     def _read_rows(self, group: int) -> xr.Dataset | None:
         gdir = self._group_dir(group)
         files = sorted(gdir.glob("chunk-*.nc")) if gdir.exists() else []
-        if not files:
-            return None
+        known = self.manifest.get("chunks", {})
         parts = []
+        n_rows = self.grid.n_points * self.grid.seeds
         for f in files:
-            with xr.open_dataset(f, engine=_ENGINE) as ds:
-                parts.append(ds.load())
+            digest = known.get(self._key(f))
+            if digest is not None and _sha256(f) != digest:
+                self._quarantine(f, "fails its checksum")
+                continue
+            try:
+                with xr.open_dataset(f, engine=_ENGINE) as ds:
+                    part = ds.load()
+                rows = part["row"].values
+                if rows.size == 0 or rows.min() < 0 or rows.max() >= n_rows:
+                    raise ValueError("rows outside the grid")
+            except Exception as err:
+                self._quarantine(f, f"cannot be read ({type(err).__name__})")
+                continue
+            if digest is None and not self.read_only:  # written, killed before its checksum
+                known[self._key(f)] = _sha256(f)
+                self.manifest["chunks"] = known
+                _atomic_write_json(self.path / "manifest.json", self.manifest)
+            if "diverged" not in part:
+                part["diverged"] = ~part["finite"].astype(bool)
+            parts.append(part)
+        if not parts:
+            return None
         return xr.concat(parts, dim="row", data_vars="all", coords="minimal", compat="override")
 
     def load_group(self, group: int):
-        """``(done, outputs, finite)`` arrays over all rows of a group, or ``None`` if empty."""
+        """``(done, outputs, finite, diverged)`` over all rows of a group, or ``None`` if empty."""
         rows_ds = self._read_rows(group)
         if rows_ds is None:
             return None
+        return self._arrays(rows_ds)
+
+    def _arrays(self, rows_ds: xr.Dataset):
         n_rows = self.grid.n_points * self.grid.seeds
         rows = rows_ds["row"].values
         done = np.zeros(n_rows, dtype=bool)
         done[rows] = True
         finite = np.ones(n_rows, dtype=bool)
         finite[rows] = rows_ds["finite"].values.astype(bool)
+        diverged = np.zeros(n_rows, dtype=bool)
+        diverged[rows] = rows_ds["diverged"].values.astype(bool)
         outputs = {}
         for k, var in rows_ds.data_vars.items():
-            if k == "finite":
+            if k in ("finite", "diverged"):
                 continue
             v = var.values
             fill = np.nan if np.issubdtype(v.dtype, np.floating) else 0
             full = np.full((n_rows, *v.shape[1:]), fill, dtype=v.dtype)
             full[rows] = v
             outputs[k] = full
-        return done, outputs, finite
+        return done, outputs, finite, diverged
 
     def finish(self) -> None:
+        """Mark the sweep complete and release the lock."""
         self.manifest["complete"] = True
         self.manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         _atomic_write_json(self.path / "manifest.json", self.manifest)
+        self.release()
 
 
 def open_sweep(path: str | os.PathLike) -> SweepResult:
-    """Open a stored sweep (finished or not) as a :class:`~simulations.sweep.SweepResult`.
+    """Open a stored sweep (finished or not) as a :class:`~simulations.results.SweepResult`.
 
-    Rows not yet computed are NaN with ``complete == False``; diverged runs have ``finite ==
-    False``. Attributes carry the grid, config, package versions and git SHA.
+    Rows not yet computed are NaN with ``complete == False``; diverged runs have ``diverged ==
+    True``. A chunk that fails its checksum or cannot be read is reported (a warning) and left
+    out, never fatal. Attributes carry the grid, config, package versions and git SHA.
     """
     path = Path(path)
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise StoreError(f"{str(path)!r} holds no sweep (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
     gj = manifest["grid"]
     grid = Grid(
         static={k: tuple(v) for k, v in gj["static"].items()},
         points={k: np.asarray(v, dtype=np.float64) for k, v in gj["points"].items()},
         seeds=gj["seeds"],
     )
-    store = SweepStore(path, manifest["name"], grid, manifest["base_seed"])
+    store = SweepStore(path, manifest.get("fingerprint", {}), grid, read_only=True)
     groups = []
     for g, static in enumerate(grid.static_combinations()):
         rows_ds = store._read_rows(g)
         if rows_ds is None:
             continue
-        loaded = store.load_group(g)
-        done, outputs, finite = loaded
-        dims = {k: tuple(v.dims[1:]) for k, v in rows_ds.data_vars.items() if k != "finite"}
+        done, outputs, finite, diverged = store._arrays(rows_ds)
+        dims = {
+            k: tuple(v.dims[1:])
+            for k, v in rows_ds.data_vars.items()
+            if k not in ("finite", "diverged")
+        }
         coords = {k: v.values for k, v in rows_ds.coords.items() if k != "row"}
-        ds = group_dataset(grid, static, dims, coords, outputs, finite, done)
+        ds = group_dataset(grid, static, dims, coords, outputs, finite, done, diverged)
         ds.attrs.update(store.attrs)
         ds.attrs["complete"] = bool(manifest.get("complete", False))
         groups.append(ds)
-    return SweepResult(grid=grid, groups=groups, name=manifest["name"])
+    return SweepResult(grid=grid, groups=groups, name=manifest.get("name", "sweep"))

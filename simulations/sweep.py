@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -36,12 +37,14 @@ from jax.sharding import PartitionSpec as P
 
 from simulations.grid import Experiment, Grid, RunFn, canonical, config_key
 from simulations.results import SweepResult, group_dataset, mask_diverged
-from simulations.store import SweepStore
+from simulations.store import SweepStore, fingerprint
 
 __all__ = [
     "Experiment",
     "Grid",
     "SweepResult",
+    "available_memory",
+    "check_memory",
     "config_key",
     "mask_diverged",
     "run_sweep",
@@ -57,10 +60,18 @@ def trace_count(name: str) -> int:
     return _TRACES.get(name, 0)
 
 
-def _counted(run: RunFn, name: str) -> RunFn:
+_DIVERGED = "__diverged__"
+
+
+def _counted(experiment: Experiment, name: str) -> RunFn:
+    run, bound = experiment.run, experiment.diverged
+
     def wrapped(key, params):
         _TRACES[name] = _TRACES.get(name, 0) + 1
-        return run(key, params)
+        out = dict(run(key, params))
+        if bound is not None:
+            out[_DIVERGED] = jnp.asarray(bound(out, params), dtype=bool)
+        return out
 
     return wrapped
 
@@ -75,7 +86,7 @@ def _compiled_batch_fn(build, static: Mapping[str, Any], name: str, mesh_devices
         experiment = build(dict(static))
         if not isinstance(experiment, Experiment):
             raise TypeError(f"build(static) must return an Experiment, got {type(experiment)}")
-        fn = jax.jit(jax.vmap(_counted(experiment.run, name)))
+        fn = jax.jit(jax.vmap(_counted(experiment, name)))
         _COMPILED[cache_key] = (experiment, fn)
     return _COMPILED[cache_key]
 
@@ -102,48 +113,127 @@ def _row_finite(outputs: Mapping[str, np.ndarray], n_rows: int) -> np.ndarray:
     return ok
 
 
+def available_memory(device: jax.Device) -> float:
+    """Bytes free on ``device`` (accelerator memory stats, else the host's available memory)."""
+    stats = None
+    with contextlib.suppress(Exception):
+        stats = device.memory_stats()
+    if stats and "bytes_limit" in stats:
+        return float(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    with contextlib.suppress(ValueError, OSError, AttributeError):
+        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return math.inf
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1024 or unit == "PB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PB"
+
+
+def check_memory(
+    bytes_per_run: float | None,
+    chunk: int,
+    devices: Sequence[jax.Device],
+    label: str,
+    *,
+    headroom: float = 0.5,
+) -> int:
+    """The largest chunk ``<= chunk`` whose runs fit in ``headroom`` × the free device memory.
+
+    Raises ``ValueError`` naming ``label`` (the static sizes) when one run per device cannot fit.
+    """
+    if bytes_per_run is None:
+        return chunk
+    n_dev = len(devices)
+    free = min(available_memory(d) for d in devices) * headroom
+    per_device = max(1, chunk // n_dev)
+    if bytes_per_run > free:
+        raise ValueError(
+            f"{label}: one run needs about {_fmt_bytes(bytes_per_run)} but only "
+            f"{_fmt_bytes(free)} of device memory is usable; choose smaller sizes"
+        )
+    fits = int(free // bytes_per_run)
+    return n_dev * min(per_device, max(1, fits))
+
+
 def run_sweep(
     build: Callable[[dict[str, Any]], Experiment],
     grid: Grid,
     *,
     name: str = "sweep",
-    store: str | None = None,
+    store: str | os.PathLike | None = None,
     chunk_size: int = 64,
     base_seed: int = 0,
     devices: Sequence[jax.Device] | None = None,
     progress: bool = True,
     config: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> SweepResult:
     """Run ``build``'s experiment over ``grid``, chunked, sharded and resumable.
+
+    Before anything is compiled, ``build(static)`` is called for every static group, every point
+    is checked by the experiment's ``validate`` (which it must have), and each group's chunk is
+    sized to the free device memory (``bytes_per_run``).
 
     Args:
         build: ``build(static: dict) -> Experiment``; called once per static group.
         grid: the :class:`Grid` to sweep.
         name: label of the sweep (trace counters, store attributes, progress bar).
         store: directory to write one netCDF file per chunk into (atomically), or ``None`` to keep
-            results in memory only. A rerun with the same store skips every row already stored,
-            so an interrupted sweep resumes without losing finished work.
+            results in memory only. A rerun of the same experiment into the same store skips every
+            row already stored; a store of a different experiment is refused
+            (:class:`~simulations.store.StoreMismatchError`).
         chunk_size: rows (point x seed) per compiled call; rounded up to a multiple of the device
-            count. Results do not depend on it.
+            count, shrunk if it would not fit in memory. Results do not depend on it.
         base_seed: root of every run's key (see the module docstring).
         devices: devices to shard the batch axis over (default: all of ``jax.devices()``).
-        progress: show a tqdm progress bar (rows done, rate, ETA).
+        progress: show a tqdm progress bar (rows done, rate, ETA, diverged runs).
         config: extra JSON-serialisable metadata stored with the results (e.g. the CLI options).
+        overwrite: replace a store that holds a different experiment instead of refusing.
 
     Returns:
-        A :class:`SweepResult` with one dataset per static group.
+        A :class:`SweepResult` with one dataset per static group; runs whose outputs are
+        non-finite or beyond the experiment's ``diverged`` bound are flagged ``diverged``.
     """
-    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise TypeError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    if chunk_size < 1:
         raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    if not isinstance(grid, Grid):
+        raise TypeError(f"grid must be a simulations.grid.Grid, got {type(grid).__name__}")
     devices = list(devices) if devices is not None else jax.devices()
     n_dev = len(devices)
     chunk = int(math.ceil(chunk_size / n_dev) * n_dev)
-    sharding = _mesh_sharding(devices)
     base_key = jax.random.key(base_seed)
 
     combos = grid.static_combinations()
     n_rows = grid.n_points * grid.seeds
-    sweep_store = SweepStore(store, name, grid, base_seed, config) if store else None
+    # Build and validate everything before compiling anything.
+    compiled = [_compiled_batch_fn(build, static, name, n_dev) for static in combos]
+    chunks = []
+    for static, (experiment, _) in zip(combos, compiled):
+        if experiment.validate is None:
+            raise TypeError(
+                f"sweep {name!r}: the experiment of {_callable_label(build)} has no validate(); "
+                "run_sweep runs only validated points"
+            )
+        for i in range(grid.n_points):
+            experiment.validate(grid.point(i))
+        label = ", ".join(f"{k}={v}" for k, v in static.items()) or name
+        chunks.append(check_memory(experiment.bytes_per_run, chunk, devices, label))
+    sharding = _mesh_sharding(devices)
+    sweep_store = None
+    if store:
+        print_ = fingerprint(name, build, [e for e, _ in compiled], grid, base_seed)
+        sweep_store = SweepStore(store, print_, grid, config, overwrite=overwrite)
 
     bar = None
     if progress:
@@ -152,64 +242,94 @@ def run_sweep(
         bar = tqdm(total=n_rows * len(combos), desc=name, unit="run", dynamic_ncols=True)
 
     groups = []
-    for g, static in enumerate(combos):
-        experiment, batch_fn = _compiled_batch_fn(build, static, name, n_dev)
-        ctx = jax.enable_x64(True) if experiment.x64 else contextlib.nullcontext()
-        float_dtype = np.float64 if experiment.x64 else np.float32
-        with ctx:
-            # Keys per row, independent of chunking (see module docstring).
-            point_keys = jnp.stack(
-                [config_key(base_key, static, grid.point(i)) for i in range(grid.n_points)]
-            )
-            seed_ids = jnp.arange(grid.seeds)
-            row_keys = jax.vmap(lambda pk: jax.vmap(lambda s: jax.random.fold_in(pk, s))(seed_ids))(
-                point_keys
-            ).reshape(-1)
-            row_params = {
-                k: np.repeat(np.asarray(v, dtype=float_dtype), grid.seeds)
-                for k, v in grid.points.items()
-            }
-            stored = sweep_store.load_group(g) if sweep_store else None
-            done = np.zeros(n_rows, dtype=bool) if stored is None else stored[0].copy()
-            outputs: dict[str, np.ndarray] | None = None if stored is None else stored[1]
-            finite = np.ones(n_rows, dtype=bool) if stored is None else stored[2].copy()
-            if bar is not None:
-                bar.update(int(done.sum()))
-            todo = np.flatnonzero(~done)
-            for start in range(0, len(todo), chunk):
-                rows = todo[start : start + chunk]
-                padded = np.concatenate([rows, np.full(chunk - len(rows), rows[-1])])
-                keys = jax.device_put(row_keys[padded], sharding)
-                params = {k: jax.device_put(v[padded], sharding) for k, v in row_params.items()}
-                t0 = time.perf_counter()
-                out = batch_fn(keys, params)
-                out = {k: np.asarray(v)[: len(rows)] for k, v in out.items()}
-                elapsed = time.perf_counter() - t0
-                ok = _row_finite(out, len(rows))
-                if outputs is None:
-                    outputs = {
-                        k: np.full((n_rows, *v.shape[1:]), np.nan, dtype=v.dtype)
-                        if np.issubdtype(v.dtype, np.floating)
-                        else np.zeros((n_rows, *v.shape[1:]), dtype=v.dtype)
-                        for k, v in out.items()
-                    }
-                for k, v in out.items():
-                    outputs[k][rows] = v
-                finite[rows] = ok
-                done[rows] = True
-                if sweep_store:
-                    sweep_store.write_chunk(g, experiment, rows, out, ok, elapsed)
+    n_diverged = 0
+    try:
+        for g, static in enumerate(combos):
+            experiment, batch_fn = compiled[g]
+            chunk_g = chunks[g]
+            ctx = jax.enable_x64(True) if experiment.x64 else contextlib.nullcontext()
+            float_dtype = np.float64 if experiment.x64 else np.float32
+            with ctx:
+                # Keys per row, independent of chunking (see module docstring).
+                point_keys = jnp.stack(
+                    [config_key(base_key, static, grid.point(i)) for i in range(grid.n_points)]
+                )
+                seed_ids = jnp.arange(grid.seeds)
+                row_keys = jax.vmap(
+                    lambda pk: jax.vmap(lambda s: jax.random.fold_in(pk, s))(seed_ids)
+                )(point_keys).reshape(-1)
+                row_params = {
+                    k: np.repeat(np.asarray(v, dtype=float_dtype), grid.seeds)
+                    for k, v in grid.points.items()
+                }
+                stored = sweep_store.load_group(g) if sweep_store else None
+                if stored is None:
+                    done = np.zeros(n_rows, dtype=bool)
+                    outputs: dict[str, np.ndarray] | None = None
+                    finite = np.ones(n_rows, dtype=bool)
+                    diverged = np.zeros(n_rows, dtype=bool)
+                else:
+                    done, outputs, finite, diverged = (
+                        x.copy() if isinstance(x, np.ndarray) else x for x in stored
+                    )
+                n_diverged += int((diverged & done).sum())
                 if bar is not None:
-                    bar.update(len(rows))
-                    if not ok.all():
-                        bar.set_postfix(diverged=int((~finite[done]).sum()))
-        groups.append(
-            group_dataset(grid, static, experiment.dims, experiment.coords, outputs, finite, done)
-        )
+                    bar.update(int(done.sum()))
+                todo = np.flatnonzero(~done)
+                for start in range(0, len(todo), chunk_g):
+                    rows = todo[start : start + chunk_g]
+                    padded = np.concatenate([rows, np.full(chunk_g - len(rows), rows[-1])])
+                    keys = jax.device_put(row_keys[padded], sharding)
+                    params = {k: jax.device_put(v[padded], sharding) for k, v in row_params.items()}
+                    t0 = time.perf_counter()
+                    out = batch_fn(keys, params)
+                    out = {k: np.asarray(v)[: len(rows)] for k, v in out.items()}
+                    elapsed = time.perf_counter() - t0
+                    bound = out.pop(_DIVERGED, np.zeros(len(rows), dtype=bool)).astype(bool)
+                    ok = _row_finite(out, len(rows))
+                    blown = ~ok | bound
+                    if outputs is None:
+                        outputs = {
+                            k: np.full((n_rows, *v.shape[1:]), np.nan, dtype=v.dtype)
+                            if np.issubdtype(v.dtype, np.floating)
+                            else np.zeros((n_rows, *v.shape[1:]), dtype=v.dtype)
+                            for k, v in out.items()
+                        }
+                    for k, v in out.items():
+                        outputs[k][rows] = v
+                    finite[rows] = ok
+                    diverged[rows] = blown
+                    done[rows] = True
+                    n_diverged += int(blown.sum())
+                    if sweep_store:
+                        sweep_store.write_chunk(g, experiment, rows, out, ok, blown, elapsed)
+                    if bar is not None:
+                        bar.update(len(rows))
+                        if n_diverged:
+                            bar.set_postfix(diverged=n_diverged)
+            groups.append(
+                group_dataset(
+                    grid,
+                    static,
+                    experiment.dims,
+                    experiment.coords,
+                    outputs,
+                    finite,
+                    done,
+                    diverged,
+                )
+            )
+            if sweep_store:
+                groups[-1].attrs.update(sweep_store.attrs)
         if sweep_store:
-            groups[-1].attrs.update(sweep_store.attrs)
-    if bar is not None:
-        bar.close()
-    if sweep_store:
-        sweep_store.finish()
+            sweep_store.finish()
+    finally:
+        if bar is not None:
+            bar.close()
+        if sweep_store:
+            sweep_store.release()
     return SweepResult(grid=grid, groups=groups, name=name)
+
+
+def _callable_label(fn) -> str:
+    return getattr(fn, "__qualname__", type(fn).__name__)

@@ -28,7 +28,13 @@ def _build(static):
         y = p["a"] * (a @ x) + p["b"]
         return {"y": y, "ratio": jnp.sum(x) / p["b"]}
 
-    return sweep.Experiment(run=run, dims={"y": ("i",)}, coords={"i": np.arange(n)})
+    return sweep.Experiment(
+        run=run, dims={"y": ("i",)}, coords={"i": np.arange(n)}, validate=_accept_any
+    )
+
+
+def _accept_any(point):
+    """This toy runs any point (diverging ones included: that is what it tests)."""
 
 
 GRID = sweep.Grid.product(static={"n": [3, 8]}, swept={"a": [1.0, 2.0], "b": [0.0, 1.5]}, seeds=3)
