@@ -229,6 +229,11 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
             else:
                 out.extend(_differences(old[key], new[key], path))
         return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        out = []
+        for i, (a, b) in enumerate(zip(old, new)):
+            out.extend(_differences(a, b, f"{prefix}[{i}]"))
+        return out
     return [prefix or "fingerprint"] if old != new else []
 
 
@@ -325,7 +330,8 @@ class SweepStore:
                     if not isinstance(old, dict):
                         what = "results of an older version of the library (no fingerprint)"
                     else:
-                        fields = ", ".join(_differences(old, self.fingerprint)[:6])
+                        diff = _differences(old, self.fingerprint)
+                        fields = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
                         what = f"a different sweep ({fields} differ)"
                     raise StoreMismatchError(
                         f"store {str(self.path)!r} holds {what}; use another directory "

@@ -76,19 +76,32 @@ def _counted(experiment: Experiment, name: str) -> RunFn:
     return wrapped
 
 
-_COMPILED: dict[tuple, Callable] = {}
+_COMPILED: dict[tuple, tuple[Experiment, Callable | None]] = {}
 
 
-def _compiled_batch_fn(build, static: Mapping[str, Any], name: str, mesh_devices: int):
-    """``jit(vmap(run))`` for one static group, cached so reruns of a sweep do not recompile."""
-    cache_key = (build, tuple(sorted((k, canonical(v)) for k, v in static.items())), name)
-    if cache_key not in _COMPILED:
+def _cache_key(build, static: Mapping[str, Any], name: str) -> tuple:
+    return (build, tuple(sorted((k, canonical(v)) for k, v in static.items())), name)
+
+
+def _experiment(build, static: Mapping[str, Any], name: str) -> Experiment:
+    """``build(static)``, cached with its compiled function so reruns do not recompile."""
+    key = _cache_key(build, static, name)
+    if key not in _COMPILED:
         experiment = build(dict(static))
         if not isinstance(experiment, Experiment):
             raise TypeError(f"build(static) must return an Experiment, got {type(experiment)}")
+        _COMPILED[key] = (experiment, None)
+    return _COMPILED[key][0]
+
+
+def _compiled_batch_fn(build, static: Mapping[str, Any], name: str) -> Callable:
+    """``jit(vmap(run))`` for one (built and validated) static group, cached."""
+    key = _cache_key(build, static, name)
+    experiment, fn = _COMPILED[key]
+    if fn is None:
         fn = jax.jit(jax.vmap(_counted(experiment, name)))
-        _COMPILED[cache_key] = (experiment, fn)
-    return _COMPILED[cache_key]
+        _COMPILED[key] = (experiment, fn)
+    return fn
 
 
 def _mesh_sharding(devices: Sequence[jax.Device]) -> NamedSharding:
@@ -217,9 +230,9 @@ def run_sweep(
     combos = grid.static_combinations()
     n_rows = grid.n_points * grid.seeds
     # Build and validate everything before compiling anything.
-    compiled = [_compiled_batch_fn(build, static, name, n_dev) for static in combos]
+    experiments = [_experiment(build, static, name) for static in combos]
     chunks = []
-    for static, (experiment, _) in zip(combos, compiled):
+    for static, experiment in zip(combos, experiments):
         if experiment.validate is None:
             raise TypeError(
                 f"sweep {name!r}: the experiment of {_callable_label(build)} has no validate(); "
@@ -232,7 +245,7 @@ def run_sweep(
     sharding = _mesh_sharding(devices)
     sweep_store = None
     if store:
-        print_ = fingerprint(name, build, [e for e, _ in compiled], grid, base_seed)
+        print_ = fingerprint(name, build, experiments, grid, base_seed)
         sweep_store = SweepStore(store, print_, grid, config, overwrite=overwrite)
 
     bar = None
@@ -245,7 +258,8 @@ def run_sweep(
     n_diverged = 0
     try:
         for g, static in enumerate(combos):
-            experiment, batch_fn = compiled[g]
+            experiment = experiments[g]
+            batch_fn = _compiled_batch_fn(build, static, name)
             chunk_g = chunks[g]
             ctx = jax.enable_x64(True) if experiment.x64 else contextlib.nullcontext()
             float_dtype = np.float64 if experiment.x64 else np.float32

@@ -163,3 +163,27 @@ def test_options_config_json_and_repeat(tmp_path):
     assert cli.main(["run", "plrf", "--config", config, "--no-progress", "--out", str(again)]) == 0
     assert json.loads((again / "config.json").read_text())["config"] == record["config"]
     assert (again / "loss_curves.csv").read_text() == (first / "loss_curves.csv").read_text()
+
+
+def test_errors_are_one_line_and_out_is_guarded(tmp_path, capsys):
+    out = tmp_path / "r"
+    argv = ["run", "plrf", "--quick", "--d", "16", "--steps", "300", "--seeds", "2"]
+    assert cli.main([*argv, "--no-progress", "--out", str(out)]) == 0
+    capsys.readouterr()
+    # the same --out with another command or config is refused ...
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv[:-1], "3", "--no-progress", "--out", str(out)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "holds results of 'solvable run plrf' with another config" in err
+    assert "Traceback" not in err
+    # ... unless overwriting; a plain error from the model is one line, exit code 2
+    assert cli.main([*argv[:-1], "3", "--no-progress", "--overwrite", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["config"]["seeds"] == 3
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["run", "plrf", "--alpha", "-1", "--out", str(tmp_path / "bad")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("solvable: error: alpha")
+    with pytest.raises(ValueError, match="alpha"):  # --debug: the exception itself
+        cli.main(["run", "plrf", "--alpha", "-1", "--debug", "--out", str(tmp_path / "bad")])

@@ -197,3 +197,19 @@ def test_rows_pickle_round_trip():
         {"alpha": 0.7, "law": "power"}, "III", "eta", 0.643, 0.68, 0.63, 0.72, {"window": "1:9"}
     )
     assert pickle.loads(pickle.dumps(row)) == row
+
+
+def test_intervals_wider_than_the_prediction_are_not_determined():
+    """A ±8 interval around a predicted 1.0 says nothing: shown '~', never counted as inside."""
+    wide = ComparisonRow({"m": 1.0}, "strong", "alpha_m", 1.0, 1.3, -7.0, 9.0)
+    tight = ComparisonRow({"m": 2.0}, "strong", "alpha_m", 1.0, 1.1, 0.9, 1.3)
+    assert not wide.determined and wide.within_ci is None
+    assert tight.determined and tight.within_ci is True
+    s = compare.summarize([wide, tight])
+    assert (s.n_with_ci, s.n_within_ci, s.n_undetermined) == (1, 1, 1)
+    text = compare.format_comparison_table([wide, tight], ["m"], note="quick preset: test")
+    lines = text.splitlines()
+    assert lines[0] == "[quick preset: test]"
+    assert lines[3].rstrip().endswith("~")
+    assert "1/1 predictions inside the interval" in lines[-1]
+    assert "1 not determined (~)" in lines[-1]

@@ -1,0 +1,68 @@
+"""Helpers shared by the test modules (``from helpers import ...``: tests/ is on the path).
+
+The toy experiment here is also run by subprocesses (kill-and-resume tests), so it lives in a
+plain module rather than in a test file.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simulations import grid as grid_mod
+from simulations import sweep
+
+
+def toy_build(static):
+    """A toy experiment: random draws, a matmul, a curve; diverges on purpose for some points.
+
+    Swept ``a`` scales the output; ``b == 0`` divides by zero (non-finite); ``a >= 100`` makes a
+    finite blow-up of the curve (caught by :func:`simulations.grid.loss_blowup`).
+    """
+    n = int(static["n"])
+    if n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+
+    def run(key, p):
+        k1, k2 = jax.random.split(key)
+        x = jax.random.normal(k1, (n,))
+        a = jax.random.normal(k2, (n, n)) / n
+        y = p["a"] * (a @ x) + p["b"]
+        curve = (1.0 + jnp.abs(jnp.sum(x))) * p["a"] ** jnp.arange(4.0)
+        return {"y": y, "ratio": jnp.sum(x) / p["b"], "curve": curve}
+
+    def validate(point):
+        if not point["a"] > 0:
+            raise ValueError(f"a must be > 0, got {point['a']!r}")
+
+    return sweep.Experiment(
+        run=run,
+        dims={"y": ("i",), "curve": ("step",)},
+        coords={"i": np.arange(n), "step": np.arange(4)},
+        validate=validate,
+        diverged=grid_mod.loss_blowup("curve", factor=1e3),
+        bytes_per_run=4.0 * (n * n + 2 * n),
+    )
+
+
+TOY_GRID = sweep.Grid.product(
+    static={"n": [3, 8]}, swept={"a": [1.0, 2.0, 100.0], "b": [0.0, 1.5]}, seeds=4
+)
+
+
+def toy_values(result) -> list[tuple[np.ndarray, ...]]:
+    """Every output of every group, for exact comparisons."""
+    return [
+        (g["y"].values, g["ratio"].values, g["curve"].values, g["diverged"].values)
+        for g in result.groups
+    ]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file as dicts."""
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
