@@ -46,6 +46,17 @@ _VERB_HELP = {
 }
 
 
+class _UsageError(ValueError):
+    """A command-line mistake (no traceback worth showing)."""
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``solvable: error: ...``), exit code 2."""
+
+    def error(self, message: str):
+        raise _UsageError(message)
+
+
 def _module_docline(node) -> str:
     doc = ast.get_docstring(node) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""
@@ -118,7 +129,7 @@ def _top_parser(models, figures) -> argparse.ArgumentParser:
         for verb, line in vs.items():
             verbs.setdefault(verb, []).append(model)
             helps.setdefault(verb, _VERB_HELP.get(verb, line))
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="solvable",
         description="Simulate solvable models of neural scaling laws and compare with theory.",
         epilog="Run 'solvable VERB MODEL --help' for a command's options.",
@@ -136,7 +147,7 @@ def _verbs(models) -> list[str]:
 
 
 def _figure_parser(figures) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="solvable figure", description="Reproduce a paper figure.")
+    p = _OneLineParser(prog="solvable figure", description="Reproduce a paper figure.")
     p.add_argument("name", nargs="?", help="figure name (see --list)")
     p.add_argument("--list", action="store_true", help=f"list the {len(figures)} figures")
     _add_preset_options(p)
@@ -151,7 +162,7 @@ def verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
     from simulations import options
 
     fn_doc = f"solvable {verb} {model}"
-    p = argparse.ArgumentParser(prog=fn_doc, description=(cls.__doc__ or "").split("\n")[0])
+    p = _OneLineParser(prog=fn_doc, description=(cls.__doc__ or "").split("\n")[0])
     _add_preset_options(p)
     p.add_argument("--config", type=Path, default=None, help="TOML or config.json of field values")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -288,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"solvable: error: {message} (--debug for the traceback)", file=sys.stderr)
+        hint = "" if isinstance(err, _UsageError) else " (--debug for the traceback)"
+        print(f"solvable: error: {message}{hint}", file=sys.stderr)
         raise SystemExit(2) from None
     print(f"done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return code

@@ -140,19 +140,8 @@ class ComparisonRow:
 
     def __reduce__(self):
         # MappingProxyType fields cannot be pickled: rebuild from plain dicts (figure caches).
-        return (
-            ComparisonRow,
-            (
-                dict(self.params),
-                self.phase,
-                self.quantity,
-                self.predicted,
-                self.measured,
-                self.ci_low,
-                self.ci_high,
-                dict(self.extras),
-            ),
-        )
+        fields = (self.phase, self.quantity, self.predicted, self.measured, self.ci_low)
+        return (ComparisonRow, (dict(self.params), *fields, self.ci_high, dict(self.extras)))
 
     def __eq__(self, other) -> bool:
         # NaN == NaN here (a missing value read back equals the one written), and the order of

@@ -180,6 +180,7 @@ def test_errors_are_one_line_and_out_is_guarded(tmp_path, capsys):
     # ... unless overwriting; a plain error from the model is one line, exit code 2
     assert cli.main([*argv[:-1], "3", "--no-progress", "--overwrite", "--out", str(out)]) == 0
     assert json.loads((out / "config.json").read_text())["config"]["seeds"] == 3
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
         cli.main(["run", "plrf", "--alpha", "-1", "--out", str(tmp_path / "bad")])
     assert exc.value.code == 2
