@@ -189,7 +189,7 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
     fn = verb_function(model, verb)
     cls = config_class(fn)
     parser = verb_parser(verb, model, cls)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_values(argv))
     preset = "quick" if args.quick and args.preset is None else (args.preset or "default")
     if args.quick and args.preset not in (None, "quick"):
         parser.error(f"--quick contradicts --preset {args.preset}")
@@ -245,6 +245,21 @@ def _claim_out(parser, out: Path, record: dict, overwrite: bool) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         parser.error(f"--out: cannot create {str(out)!r}: {err.strerror}")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--gammas -1,0.5`` → ``--gammas=-1,0.5`` (argparse would read ``-1,0.5`` as an option)."""
+    out: list[str] = []
+    for token in argv:
+        prev = out[-1] if out else ""
+        looks_negative = (
+            len(token) > 1 and token[0] == "-" and (token[1].isdigit() or token[1] == ".")
+        )
+        if looks_negative and prev.startswith("--") and "=" not in prev:
+            out[-1] = f"{prev}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 def _version() -> str:
