@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _peak import best_time, measure_matmul_peak
 
-from simulations.lottery.experiment import build
 from simulations.lottery.model import STATIC_DEFAULTS
+from simulations.lottery.sweeps import build
 
 
 def _bench_width(width: int, seeds: int, steps: int, repeats: int) -> dict:

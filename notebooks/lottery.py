@@ -96,7 +96,10 @@ for recipe in recipes:
     table = lot.width_table(lot.train(widths, recipe=recipe, seeds=seeds), recipe)
     tables.append(table)
     f = lot.fit_width_exponent(table, n_boot=500)
-    print(f"{recipe.label:40s} exponent {f.exponent:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]")
+    print(
+        f"{recipe.label:40s} exponent {f.exponent:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]"
+        f" ({table.diverged().sum()} diverged runs left out)"
+    )
 lot.plot_width_scaling(tables, None)
 
 # %% [markdown]
@@ -151,7 +154,9 @@ lot.plot_ensembles(ens.curve, ens.width, single)
 # ## 5. The comparison table
 # `solvable compare lottery --preset quick|default|paper` runs all of this and writes
 # `comparison.csv` (columns `activation,recipe,width,phase,quantity,predicted,measured,`
-# `ci_low,ci_high,window,n_seeds,note`). Other grids need options only, e.g.
+# `ci_low,ci_high,window,n_seeds,n_diverged,note`). A run whose loss rises to $10^3$ times its
+# initial value (`lot.DIVERGENCE_FACTOR`, e.g. Adam at `lr = 1e3`) is flagged `diverged`, left
+# out of every fit and figure, and counted in `n_diverged`. Other grids need options only, e.g.
 # `solvable compare lottery --preset quick --silu-widths 4,8,16,32 --relu-seeds 32`; in Python
 # the same is `lot.compare(dataclasses.replace(lot.CompareConfig.preset("quick"),
 # silu_widths=(4, 8, 16, 32), relu_seeds=32), out)`, and `solvable run lottery --widths 4,8,16

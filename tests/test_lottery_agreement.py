@@ -51,8 +51,9 @@ def test_compare_quick_writes_the_common_format(quick):
     with (out / "comparison.csv").open() as fh:
         table = list(csv.reader(fh))
     core = ["phase", "quantity", "predicted", "measured", "ci_low", "ci_high"]
-    assert table[0] == [*lot.PARAM_NAMES, *core, "window", "n_seeds", "note"]
+    assert table[0] == [*lot.PARAM_NAMES, *core, "window", "n_seeds", "n_diverged", "note"]
     assert len(table) == 1 + len(rows)
+    assert all(r.extras["n_diverged"] == "0" for r in rows)  # no run of the quick preset diverges
     assert (out / "width_scaling.png").stat().st_size > 10_000
     assert (out / "sweep").is_dir()
 

@@ -9,12 +9,17 @@ import json
 import math
 import typing
 
+import jax
 import numpy as np
 import pytest
 import xarray as xr
+from matplotlib.figure import Figure
 
+from simulations import cli, sweep
 from simulations import lottery as lot
-from simulations.lottery import analysis, commands, experiment
+from simulations.grid import Grid
+from simulations.lottery import analysis, commands, experiment, plots, sweeps
+from simulations.plotting import QUICK_NOTE
 
 TINY = lot.Recipe(adam_steps=100)
 FIGURES = ["ensembles", "mirror_pairs", "n2_histogram", "width_scaling"]
@@ -41,8 +46,11 @@ def _tiny_config(**changes) -> lot.CompareConfig:
     return dataclasses.replace(config, **changes)
 
 
-def _dataset(width: int, seeds: int, seed: int, mse_decades=(-6.0, -3.0)) -> xr.Dataset:
-    """A sweep group of ``seeds`` nets of ``width`` (what run_n2/run_wide/run_ensemble return)."""
+def _dataset(
+    width: int, seeds: int, seed: int, mse_decades=(-6.0, -3.0), n_diverged: int = 0
+) -> xr.Dataset:
+    """A sweep group of ``seeds`` nets of ``width`` (what run_n2/run_wide/run_ensemble return);
+    the last ``n_diverged`` nets blew up (flagged, with huge finite losses and weights)."""
     rng = np.random.default_rng(seed)
     lo, hi = mse_decades
     logs = np.where(rng.random(seeds) < 0.6, lo, hi) + rng.normal(0, 0.1, seeds)
@@ -51,8 +59,16 @@ def _dataset(width: int, seeds: int, seed: int, mse_decades=(-6.0, -3.0)) -> xr.
     data = {k: (("point", "seed", "neuron"), v) for k, v in params.items()}
     data.update({f"{k}_init": (("point", "seed", "neuron"), 1.1 * v) for k, v in params.items()})
     data["c"] = (("point", "seed"), rng.normal(size=(1, seeds)))
-    data["test_mse"] = (("point", "seed"), 10 ** logs[None])
+    mse = 10 ** logs[None]
+    blown = np.zeros((1, seeds), bool)
+    if n_diverged:
+        blown[0, -n_diverged:] = True
+        mse[0, -n_diverged:] = 1e6
+        for k in ("w", "b", "v"):
+            params[k][0, -n_diverged:] = 1e5
+    data["test_mse"] = (("point", "seed"), mse)
     data["finite"] = (("point", "seed"), np.ones((1, seeds), bool))
+    data["diverged"] = (("point", "seed"), blown)
     return xr.Dataset(data, attrs={"static.width": width, "static.activation": "silu"})
 
 
@@ -72,13 +88,16 @@ def _synthetic_runs(config: lot.CompareConfig) -> lot.CompareRuns:
 
 
 # --- the verbs (both end to end at the quick preset: tests/test_lottery_agreement.py) -----
-def test_compare_without_the_mechanism(tmp_path, monkeypatch):
+def test_compare_without_the_mechanism(tmp_path, monkeypatch, capsys):
     config = _tiny_config()
     monkeypatch.setattr(commands, "run_compare", lambda cfg, store, progress: _synthetic_runs(cfg))
-    rows = lot.compare(config, tmp_path, progress=False)
+    rows = lot.compare(config, tmp_path, progress=False, note=QUICK_NOTE)
     with (tmp_path / "comparison.csv").open() as fh:
         table = list(csv.reader(fh))
     assert len(table) == 1 + len(rows) == 1 + 2 + 1 + 2 * 2
+    assert table[0][-4:] == ["window", "n_seeds", "n_diverged", "note"]
+    assert all(r.extras["n_diverged"] == "0" for r in rows)
+    assert capsys.readouterr().out.splitlines()[0] == f"[{QUICK_NOTE}]"
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["width_scaling.png"]
     floor = {"best_seed/relu_floor", "median/relu_floor"}
     assert {r.quantity for r in rows} == {"width_exponent", *floor}
@@ -189,8 +208,10 @@ def test_verbs_are_the_only_public_functions_of_commands():
     for verb, cls in ((commands.compare, lot.CompareConfig), (commands.run, lot.RunConfig)):
         assert typing.get_type_hints(verb)["config"] is cls
         params = inspect.signature(verb).parameters
-        assert list(params) == ["config", "out", "progress"]
+        assert list(params) == ["config", "out", "progress", "note"]
         assert params["progress"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["note"].kind is inspect.Parameter.KEYWORD_ONLY
+        assert params["note"].default == ""
         assert verb.__doc__.splitlines()[0]
 
 
@@ -272,14 +293,14 @@ def _synthetic(name):
     if name == "n2_histogram":
         w, b, v = rng.normal(size=(3, 40, 2))
         mse = 10 ** np.concatenate([rng.normal(-7, 0.2, 25), rng.normal(-4, 0.2, 15)])
-        return analysis.N2Histogram(
-            mse, w, b, v, rng.normal(size=40), lot.pair_asymmetry(w, b, v), lot.loss_modes(mse)
-        )
+        asym = lot.pair_asymmetry(w, b, v)
+        n2 = analysis.N2Histogram(mse, w, b, v, rng.normal(size=40), asym, lot.loss_modes(mse))
+        return {"n2": n2}
     if name == "mirror_pairs":
         w, b, v = rng.uniform(-1, 1, (3, 2, 64))
         pairs, null = lot.mirror_pairs(w, b, v), lot.mirror_pairs(w, b, 0.5 * v)
         fractions = (pairs.distance, pairs.fraction, null.distance, null.fraction)
-        return analysis.WideNets(w, b, v, np.zeros(2), np.ones(2), *fractions)
+        return {"wide": analysis.WideNets(w, b, v, np.zeros(2), np.ones(2), *fractions)}
     x = lot.midpoint_grid(64)
     pred = x**2 + rng.normal(0, 0.1, (20, 1)) + rng.normal(0, 0.05, (20, 64))
     curve = lot.ensemble_curve(pred, x**2, [1, 2, 4], n_boot=20)
@@ -287,15 +308,20 @@ def _synthetic(name):
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_figure_plot_on_synthetic_data(name, tmp_path):
+def test_figure_plot_on_synthetic_data(name, tmp_path, monkeypatch):
     module = importlib.import_module(f"paper_figures.lottery.liu2023_{name}")
     assert module.DESCRIPTION
     for preset in ("quick", "default", "paper"):
         cfg = module.config(preset)
-        assert json.loads(json.dumps(cfg)) == cfg
-    paths = module.plot(_synthetic(name), tmp_path)
-    assert [p.name for p in paths] == [f"liu2023_{name}.png"]
-    assert paths[0].stat().st_size > 10_000
+        assert json.loads(json.dumps(cfg)) == cfg and cfg["preset"] == preset
+    # a figure from the quick preset says so on its face; others carry no stamp
+    notes = []
+    monkeypatch.setattr(module, "stamp", lambda fig, note: notes.append(note) or fig)
+    for preset in ("quick", "default"):
+        paths = module.plot({**_synthetic(name), "preset": preset}, tmp_path)
+        assert [p.name for p in paths] == [f"liu2023_{name}.png"]
+        assert paths[0].stat().st_size > 10_000
+    assert notes == [QUICK_NOTE, ""]
 
 
 @pytest.mark.slow
@@ -303,10 +329,190 @@ def test_figure_plot_on_synthetic_data(name, tmp_path):
 def test_figure_compute_quick(name, tmp_path):
     module = importlib.import_module(f"paper_figures.lottery.liu2023_{name}")
     data = module.compute(module.config("quick"))
+    assert data["preset"] == "quick"
     assert module.plot(data, tmp_path)[0].exists()
 
 
 def test_experiment_has_no_measurements():
     # runners return data; the measurements live in analysis (which runs nothing)
-    assert not any(n in vars(experiment) for n in ("measure", "fit_width_exponent"))
+    for module in (experiment, sweeps):
+        assert not any(n in vars(module) for n in ("measure", "fit_width_exponent"))
     assert not any(n in vars(analysis) for n in ("train", "run_sweep", "run_compare"))
+
+
+# --- trustworthy results: bad inputs, divergence, memory -----------------------------------------
+@pytest.fixture
+def no_compile():
+    """Fails the test if XLA compiles anything (besides the engine's PRNG key) in its body."""
+    jax.random.key(0)  # the engine's base key: an eager op, compiled on first use
+    events = []
+
+    def listen(event, duration, **kwargs):
+        if "backend_compile" in event:
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    yield events
+    jax.monitoring.unregister_event_duration_listener(listen)
+    assert not events, f"{len(events)} XLA compilations"
+
+
+_STATIC = {"width": 4, "adam_steps": 20, "n_test": 64, "n_checkpoints": 4}
+_RATES = {"lr": [3e-2], "lr_end": [1e-5]}
+
+
+def _sweep(static=None, swept=None, drop=()):
+    static = {**_STATIC, **(static or {})}
+    swept = {k: v for k, v in {**_RATES, **(swept or {})}.items() if k not in drop}
+    grid = Grid.product(static=static, swept=swept)
+    return lambda: sweep.run_sweep(lot.build, grid, progress=False, name="lottery-bad-input")
+
+
+BAD_API = [
+    # (call, what the one-line message must say: the parameter, its value, the valid range)
+    (_sweep(swept={"lr": [-1.0]}), r"lr must be > 0, got -1.0"),
+    (_sweep(swept={"lr": [3e-2, float("nan")]}), r"lr must be finite, got nan"),
+    (_sweep(swept={"lr_end": [0.0]}), r"lr_end must be > 0, got 0.0"),
+    (_sweep(drop=("lr_end",)), r"swept parameters \['lr_end'\] missing"),
+    (_sweep(swept={"beta": [1.0]}), r"unknown swept parameters \['beta'\]"),
+    (_sweep(static={"width": 0}), r"width must be an integer >= 1, got 0"),
+    (_sweep(static={"width": (4, 2.5)}), r"width must be an integer >= 1, got 2.5"),  # 2nd group
+    (_sweep(static={"activation": "swish"}), r"activation must be one of .*got 'swish'"),
+    (_sweep(static={"n_train": 1}), r"n_train must be an integer >= 2, got 1"),
+    (_sweep(static={"depth": 2}), r"unknown static parameters \['depth'\]"),
+    (lambda: lot.build({"width": 4, "schedule": "linear"}), r"schedule must be one of"),
+    (lambda: lot.train([4, 4]), r"widths must be distinct"),
+    (lambda: lot.train([4], seeds=0), r"seeds must be an integer >= 1, got 0"),
+    (lambda: lot.train([4], recipe=lot.Recipe(lr=float("inf"))), r"lr must be finite"),
+    (lambda: lot.RunConfig(widths=("a",)), r"width must be an integer >= 1, got 'a'"),
+    (lambda: dataclasses.replace(lot.QUICK_CONFIG, n_boot=0), r"n_boot must be an integer"),
+    (lambda: dataclasses.replace(lot.QUICK_CONFIG, silu_window=(64, 4)), r"silu_window"),
+    (lambda: lot.compare("quick", "/nonexistent", progress=False), r"config must be a Compare"),
+    (lambda: lot.run(lot.QUICK_CONFIG, "/nonexistent", progress=False), r"config must be a Run"),
+]
+
+
+@pytest.mark.parametrize(("call", "match"), BAD_API)
+def test_bad_api_inputs_fail_in_one_line_before_compiling(call, match, no_compile):
+    before = sweep.trace_count("lottery-bad-input")
+    with pytest.raises((ValueError, TypeError), match=match) as err:
+        call()
+    assert "\n" not in str(err.value).strip()
+    assert sweep.trace_count("lottery-bad-input") == before
+
+
+BAD_CLI = [
+    (["run", "lottery", "--widths", "a,b"], "widths"),
+    (["run", "lottery", "--widths", "4,4"], "widths must be distinct"),
+    (["run", "lottery", "--lr", "-1"], "lr must be > 0"),
+    (["run", "lottery", "--lr-end", "nan"], "lr_end must be finite"),
+    (["run", "lottery", "--seeds", "0"], "seeds"),
+    (["run", "lottery", "--activation", "swish"], "activation"),
+    (["run", "lottery", "--n-train", "1"], "n_train"),
+    (["compare", "lottery", "--quick", "--silu-window", "64,4"], "silu_window"),
+    (["compare", "lottery", "--quick", "--relu-seeds", "0"], "relu_seeds"),
+]
+
+
+@pytest.mark.parametrize(("argv", "match"), BAD_CLI)
+def test_bad_cli_inputs_exit_2_with_one_line(argv, match, tmp_path, capsys, no_compile):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv, "--out", str(tmp_path / "out"), "--no-progress"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("solvable: error:"), err
+    assert match in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "out" / "sweep").exists()
+
+
+def test_a_width_that_cannot_fit_is_refused_before_anything_runs(no_compile):
+    # the issue's width 1e8 (it used to hang): about 1.3 TB for one run, refused up front
+    static = {"width": 10**8, "adam_steps": 1}
+    assert lot.run_bytes(lot.resolve_static(static)) > 1e12
+    grid = Grid.product(static=static, swept=_RATES)
+    with pytest.raises(ValueError, match=r"width=100000000.*one run needs about") as err:
+        sweep.run_sweep(lot.build, grid, progress=False, name="lottery-bad-input")
+    assert "\n" not in str(err.value)
+
+
+def test_diverged_runs_are_flagged_left_out_of_the_fit_and_counted():
+    """lr = 1e3 (which validation allows: Adam has no bound theory can decide) blows every net
+    up to finite MSEs of 10⁴–10⁹ (the issue's `run lottery --lr 1e3` fitted an exponent of
+    −4.39 from such runs); lr = 3e-2 trains normally. Same widths, one grid."""
+    static = {"width": (4, 16), "adam_steps": 200, "n_test": 256, "n_checkpoints": 8}
+    grid = Grid.product(static=static, swept={"lr": [3e-2, 1e3], "lr_end": [1e-5]}, seeds=3)
+    result = sweep.run_sweep(lot.build, grid, progress=False, name="lottery-diverging")
+    for ds in result.groups:
+        np.testing.assert_array_equal(ds["diverged"].values, [[False] * 3, [True] * 3])
+        assert ds["finite"].values.all()  # finite, but huge: only the bound catches them
+        assert (ds["test_mse"].values[1] > 1e3).all()
+    good, blown = lot.width_table(result, point=0), lot.width_table(result, point=1)
+    assert good.diverged().tolist() == [0, 0] and blown.diverged().tolist() == [3, 3]
+    assert np.isfinite(good.test_mse).all() and np.isnan(blown.test_mse).all()
+    # a table of both: the blown-up seeds never reach the fit, and the rows count them
+    mixed = good._replace(
+        test_mse=np.vstack([good.test_mse, blown.test_mse]),
+        n_diverged=good.diverged() + blown.diverged(),
+    )
+    config = _tiny_config(silu_widths=(4, 16), silu_window=(4, 16), n_boot=200)
+    relu = _table("relu", TINY.label, config.relu_widths, 4.0, seeds=4)
+    clean = lot.fit_width_exponent(good, (4, 16), n_boot=200)
+    data = lot.measure(config, lot.CompareRuns((mixed,), relu))
+    silu = [r for r in data.rows if r.params["activation"] == "silu"]
+    assert len(silu) == 2
+    for row in silu:
+        assert row.measured == clean.exponent
+        assert (row.ci_low, row.ci_high) == (clean.ci_low, clean.ci_high)
+        assert row.extras["n_diverged"] == "6"
+        assert "6 diverged runs left out of the fit" in row.extras["note"]
+    # every run of a width diverged: no exponent is fitted, the row says why
+    data = lot.measure(config, lot.CompareRuns((blown,), relu))
+    silu = [r for r in data.rows if r.params["activation"] == "silu"]
+    assert all(math.isnan(r.measured) and r.extras["n_diverged"] == "6" for r in silu)
+    assert all("not fitted" in r.extras["note"] for r in silu) and not data.silu_fits
+
+
+def test_run_verb_reports_diverged_runs_and_no_exponent(tmp_path, capsys):
+    config = lot.RunConfig(widths=(4, 8), seeds=2, adam_steps=100, lr=1e3, n_boot=50)
+    table = lot.run(config, tmp_path, progress=False, note=QUICK_NOTE)
+    assert table.diverged().tolist() == [2, 2] and np.isnan(table.test_mse).all()
+    text = capsys.readouterr().out.splitlines()
+    assert text[0] == f"[{QUICK_NOTE}]"
+    assert text[-1].startswith("width exponent not determined: 4 of 4 runs diverged")
+    assert not any("PowerLawFit" in line for line in text)
+
+
+def test_analysis_counts_diverged_runs_in_every_row():
+    config = _tiny_config(mechanism=True)
+    runs = _synthetic_runs(config)
+    relu = runs.relu
+    mse = relu.test_mse.copy()
+    mse[:2, 1] = np.nan  # two ReLU runs at N = 8 diverged
+    relu = relu._replace(test_mse=mse, n_diverged=np.array([0, 2]))
+    runs = dataclasses.replace(
+        runs,
+        relu=relu,
+        n2=_dataset(2, config.n2_seeds, 1, n_diverged=3),
+        wide=_dataset(config.wide_width, 3, 2, n_diverged=1),
+        ensemble=_dataset(config.ensemble_width, config.ensemble_seeds, 3, n_diverged=2),
+    )
+    data = lot.measure(config, runs)
+    assert all("n_diverged" in r.extras for r in data.rows)
+    by = {(r.quantity, str(r.params["width"]).removesuffix(".0")): r for r in data.rows}
+    relu_fit = by[("width_exponent", "4-8")]
+    assert relu_fit.params["activation"] == "relu" and relu_fit.extras["n_diverged"] == "2"
+    assert "2 diverged runs left out of the fit" in relu_fit.extras["note"]
+    assert by[("median/relu_floor", "8")].extras["n_diverged"] == "2"
+    assert by[("median/relu_floor", "4")].extras["n_diverged"] == "0"
+    # mechanism: diverged nets are in no loss mode, no mirror statistic, no ensemble
+    assert by[("n2_loss_modes", "2")].extras["n_diverged"] == "3"
+    assert sum(m.count for m in data.n2.modes) == config.n2_seeds - 3
+    assert data.wide.w.shape == (2, config.wide_width) and data.wide.n_diverged == 1
+    assert by[("mirror_fraction", str(config.wide_width))].extras["n_seeds"] == "3"
+    assert data.ensemble.n_diverged == 2 and data.ensemble.curve.n_nets * 2 <= 18
+    assert all(r.extras["n_diverged"] == "2" for r in data.rows if r.quantity == "ensemble_mse")
+    # ... and the figures say how many they left out
+    fig = plots.plot_n2_histogram(data.n2)
+    assert isinstance(fig, Figure) and "3 diverged runs left out" in fig.axes[0].get_title()
+    fig = plots.plot_width_scaling(data.silu, data.relu)
+    assert any("2 diverged runs left out" in t.get_text() for t in fig.axes[0].get_legend().texts)

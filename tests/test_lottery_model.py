@@ -68,10 +68,83 @@ def test_train_one_records_its_curve_from_the_initial_net():
 
 def test_build_is_train_one_over_traced_learning_rates():
     recipe = lot.Recipe(adam_steps=40, lbfgs_steps=12)
-    exp = lot.build({"width": 3, **recipe.static(), "n_test": 300, "n_checkpoints": 8})
+    static = {"width": 3, **recipe.static(), "n_test": 300, "n_checkpoints": 8}
+    exp = lot.build(static)
     assert exp.x64 and exp.dims["curve"] == ("step",) and exp.dims["w_init"] == ("neuron",)
     np.testing.assert_array_equal(exp.coords["step"], lot.checkpoint_steps(52, 8))
-    np.testing.assert_array_equal(exp.coords["neuron"], np.arange(3))
+    assert "neuron" not in exp.coords  # positions only: building costs nothing at any width
+    # what the engine checks before compiling and flags after each run
+    assert exp.validate is lot.check_point and exp.diverged is lot.diverged
+    assert exp.bytes_per_run == lot.run_bytes(lot.resolve_static(static))
+
+
+def test_check_point_names_the_bad_learning_rate():
+    assert lot.check_point({"lr": 3e-2, "lr_end": 1e-5}) == {"lr": 3e-2, "lr_end": 1e-5}
+    assert lot.check_point({"lr": 1e3, "lr_end": 1.0})["lr"] == 1e3  # runs; flagged if it blows up
+    for point, match in [
+        ({"lr": -1.0, "lr_end": 1e-5}, r"lr must be > 0, got -1.0"),
+        ({"lr": 3e-2, "lr_end": 0.0}, r"lr_end must be > 0, got 0.0"),
+        ({"lr": float("nan"), "lr_end": 1e-5}, r"lr must be finite, got nan"),
+        ({"lr": float("inf"), "lr_end": 1e-5}, r"lr must be finite"),
+        ({"lr": 3e-2}, r"swept parameters \['lr_end'\] missing"),
+        ({"lr": 3e-2, "lr_end": 1e-5, "beta": 1.0}, r"unknown swept parameters \['beta'\]"),
+    ]:
+        with pytest.raises(ValueError, match=match) as err:
+            lot.check_point(point)
+        assert "\n" not in str(err.value)
+
+
+def test_divergence_bound_is_relative_to_the_initial_loss():
+    def outputs(curve, test=1e-4, test_adam=1e-4):
+        return {
+            "curve": jnp.asarray(curve),
+            "test_mse": jnp.asarray(test),
+            "test_mse_adam": jnp.asarray(test_adam),
+        }
+
+    factor = lot.DIVERGENCE_FACTOR
+    assert factor == 1e3
+    assert not bool(lot.diverged(outputs([3.0, 5.0, 1e-2, 1e-4]), {}))
+    # a curve that rises to 10^3 times its start, even if it comes back
+    assert bool(lot.diverged(outputs([3.0, 3.0 * factor, 1e-2, 1e-4]), {}))
+    assert not bool(lot.diverged(outputs([3.0, 0.99 * 3.0 * factor, 1e-2, 1e-4]), {}))
+    # a final test MSE (after the polish, or after Adam) that far above the start
+    assert bool(lot.diverged(outputs([3.0, 1.0, 1e-4], test=1e4), {}))
+    assert bool(lot.diverged(outputs([3.0, 1.0, 1e-4], test_adam=1e4), {}))
+    # relative: a target with a large initial loss (exp on [-2, 2]) is judged on its own scale
+    assert not bool(lot.diverged(outputs([50.0, 2e3, 1e-2], test=1e3), {}))
+
+
+def test_run_bytes_bounds_the_compiled_memory():
+    """The memory formula against XLA's own estimate for a compiled chunk (argument, output and
+    temporary buffers): an upper bound, within a factor 2 for the Adam recipe (the L-BFGS path:
+    see the slow test below)."""
+    _memory_ratio(lbfgs_steps=0, high=2.0)
+
+
+@pytest.mark.slow
+def test_run_bytes_bounds_the_compiled_memory_with_lbfgs():
+    _memory_ratio(lbfgs_steps=2, high=2.0)
+
+
+def _memory_ratio(lbfgs_steps: int, high: float) -> None:
+    static = lot.resolve_static(
+        {"width": 256, "adam_steps": 5, "lbfgs_steps": lbfgs_steps, "n_test": 2048}
+    )
+    exp = lot.build(static)
+    with jax.enable_x64(True):
+        keys = jax.random.split(jax.random.key(0), 2)
+        params = {"lr": jnp.full(2, 3e-2), "lr_end": jnp.full(2, 1e-5)}
+        mem = jax.jit(jax.vmap(exp.run)).lower(keys, params).compile().memory_analysis()
+    if mem is None:
+        pytest.skip("this backend gives no memory analysis")
+    sizes = (mem.temp_size_in_bytes, mem.output_size_in_bytes, mem.argument_size_in_bytes)
+    per_run = sum(sizes) / 2
+    assert per_run <= exp.bytes_per_run <= high * per_run, (per_run, exp.bytes_per_run)
+    # linear in the width: 8 bytes x (test block + 3 n_train + 16) per neuron without L-BFGS
+    wider = lot.run_bytes({**static, "width": 512}) - lot.run_bytes(static)
+    per_neuron = 1024 + (12 * 256 + 120 if lbfgs_steps else 3 * 256) + 16
+    assert wider == 8.0 * 256 * per_neuron
 
 
 def test_recipe_label_and_static():

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from simulations.lottery import plots
 from simulations.lottery.analysis import ensemble_measurement
-from simulations.lottery.experiment import CompareConfig, run_ensemble, train, width_table
+from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import Recipe
+from simulations.lottery.sweeps import run_ensemble, train, width_table
+from simulations.plotting import QUICK_NOTE, stamp
 
 DESCRIPTION = "Lottery tickets: ensembles of K narrow SiLU nets vs K, and single nets of width 4K"
 
@@ -29,6 +31,7 @@ def config(preset: str) -> dict:
         recipe, seeds, ks = cfg.mechanism_recipe, cfg.ensemble_seeds, cfg.ensemble_ks
         single_widths, single_seeds, width = cfg.silu_widths, 32, cfg.ensemble_width
     return {
+        "preset": preset,
         "width": width,
         "recipe": dataclasses.asdict(recipe),
         "seeds": seeds,
@@ -39,19 +42,21 @@ def config(preset: str) -> dict:
 
 
 def compute(cfg: dict) -> dict:
-    """``{"ensemble": EnsembleResult, "single": WidthTable}``."""
+    """``{"ensemble": EnsembleResult, "single": WidthTable, "preset": str}``."""
     recipe = Recipe(**cfg["recipe"])
     narrow = run_ensemble(cfg["width"], recipe, cfg["seeds"])
     single = train(cfg["single_widths"], recipe=recipe, seeds=cfg["single_seeds"])
     return {
         "ensemble": ensemble_measurement(narrow, cfg["ks"]),
         "single": width_table(single, recipe),
+        "preset": cfg["preset"],
     }
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
-    """``liu2023_ensembles.png``."""
+    """``liu2023_ensembles.png`` (stamped as such from the quick preset)."""
     ens = data["ensemble"]
     path = Path(out_dir) / "liu2023_ensembles.png"
-    plots.plot_ensembles(ens.curve, ens.width, data["single"]).savefig(path, dpi=120)
+    fig = plots.plot_ensembles(ens.curve, ens.width, data["single"], n_diverged=ens.n_diverged)
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
     return [path]

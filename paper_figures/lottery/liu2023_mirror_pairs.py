@@ -10,9 +10,11 @@ import dataclasses
 from pathlib import Path
 
 from simulations.lottery import plots
-from simulations.lottery.analysis import WideNets, wide_mirror_pairs
-from simulations.lottery.experiment import CompareConfig, run_wide
+from simulations.lottery.analysis import wide_mirror_pairs
+from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import Recipe
+from simulations.lottery.sweeps import run_wide
+from simulations.plotting import QUICK_NOTE, stamp
 
 DESCRIPTION = "Lottery tickets: mirror pairs in a wide (N = 1024) SiLU net"
 
@@ -26,16 +28,24 @@ def config(preset: str) -> dict:
     else:
         cfg = CompareConfig.preset(preset)
         width, recipe, seeds = cfg.wide_width, cfg.mechanism_recipe, cfg.wide_seeds
-    return {"width": width, "recipe": dataclasses.asdict(recipe), "seeds": seeds}
+    return {
+        "preset": preset,
+        "width": width,
+        "recipe": dataclasses.asdict(recipe),
+        "seeds": seeds,
+    }
 
 
-def compute(cfg: dict) -> WideNets:
-    """Train the wide nets and measure their mirror pairs (:func:`wide_mirror_pairs`)."""
-    return wide_mirror_pairs(run_wide(cfg["width"], Recipe(**cfg["recipe"]), cfg["seeds"]))
+def compute(cfg: dict) -> dict:
+    """Train the wide nets and measure their mirror pairs: ``{"wide": WideNets, "preset": str}``
+    (:func:`wide_mirror_pairs`)."""
+    nets = run_wide(cfg["width"], Recipe(**cfg["recipe"]), cfg["seeds"])
+    return {"wide": wide_mirror_pairs(nets), "preset": cfg["preset"]}
 
 
-def plot(data: WideNets, out_dir: Path) -> list[Path]:
-    """``liu2023_mirror_pairs.png``."""
+def plot(data: dict, out_dir: Path) -> list[Path]:
+    """``liu2023_mirror_pairs.png`` (stamped as such from the quick preset)."""
     path = Path(out_dir) / "liu2023_mirror_pairs.png"
-    plots.plot_mirror_pairs(data).savefig(path, dpi=120)
+    fig = plots.plot_mirror_pairs(data["wide"])
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
     return [path]

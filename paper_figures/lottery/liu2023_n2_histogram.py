@@ -8,9 +8,11 @@ import dataclasses
 from pathlib import Path
 
 from simulations.lottery import plots
-from simulations.lottery.analysis import N2Histogram, n2_histogram
-from simulations.lottery.experiment import CompareConfig, run_n2
+from simulations.lottery.analysis import n2_histogram
+from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import Recipe
+from simulations.lottery.sweeps import run_n2
+from simulations.plotting import QUICK_NOTE, stamp
 
 DESCRIPTION = "Lottery tickets: the N = 2 loss histogram and its mirror-pair mode"
 
@@ -23,16 +25,19 @@ def config(preset: str) -> dict:
     else:
         cfg = CompareConfig.preset(preset)
         recipe, seeds = cfg.n2_recipe, cfg.n2_seeds
-    return {"recipe": dataclasses.asdict(recipe), "seeds": seeds}
+    return {"preset": preset, "recipe": dataclasses.asdict(recipe), "seeds": seeds}
 
 
-def compute(cfg: dict) -> N2Histogram:
-    """Train the width-2 nets and measure them (:func:`n2_histogram`)."""
-    return n2_histogram(run_n2(Recipe(**cfg["recipe"]), cfg["seeds"]))
+def compute(cfg: dict) -> dict:
+    """Train the width-2 nets and measure them: ``{"n2": N2Histogram, "preset": str}``
+    (:func:`n2_histogram`)."""
+    n2 = n2_histogram(run_n2(Recipe(**cfg["recipe"]), cfg["seeds"]))
+    return {"n2": n2, "preset": cfg["preset"]}
 
 
-def plot(data: N2Histogram, out_dir: Path) -> list[Path]:
-    """``liu2023_n2_histogram.png``."""
+def plot(data: dict, out_dir: Path) -> list[Path]:
+    """``liu2023_n2_histogram.png`` (stamped as such from the quick preset)."""
     path = Path(out_dir) / "liu2023_n2_histogram.png"
-    plots.plot_n2_histogram(data).savefig(path, dpi=120)
+    fig = plots.plot_n2_histogram(data["n2"])
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
     return [path]

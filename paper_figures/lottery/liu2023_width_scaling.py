@@ -9,8 +9,10 @@ import dataclasses
 from pathlib import Path
 
 from simulations.lottery import plots
-from simulations.lottery.experiment import CompareConfig, train, width_table
+from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import QUICK_RECIPE, Recipe
+from simulations.lottery.sweeps import train, width_table
+from simulations.plotting import QUICK_NOTE, stamp
 
 DESCRIPTION = "Lottery tickets: median MSE vs width, ReLU and SiLU, one curve per training budget"
 
@@ -27,28 +29,32 @@ def config(preset: str) -> dict:
     """
     if preset == "quick":
         silu = [_sweep(Recipe(adam_steps=1000), 4, (4, 16)), _sweep(QUICK_RECIPE, 4, (4, 16))]
-        return {"silu": silu, "relu": _sweep(Recipe(adam_steps=2000), 4, (4, 16))}
+        relu = _sweep(Recipe(adam_steps=2000), 4, (4, 16))
+        return {"preset": preset, "silu": silu, "relu": relu}
     cfg = CompareConfig.preset(preset)
     silu = [
         _sweep(r.recipe, cfg.silu_seeds or r.seeds, r.widths or cfg.silu_widths)
         for r in cfg.silu_recipes
     ]
-    return {"silu": silu, "relu": _sweep(cfg.relu_recipe, cfg.relu_seeds, cfg.relu_widths)}
+    relu = _sweep(cfg.relu_recipe, cfg.relu_seeds, cfg.relu_widths)
+    return {"preset": preset, "silu": silu, "relu": relu}
 
 
 def compute(cfg: dict) -> dict:
-    """Train every sweep; ``{"silu": [WidthTable, ...], "relu": WidthTable}``."""
+    """Train every sweep; ``{"silu": [WidthTable, ...], "relu": WidthTable, "preset": str}``."""
 
     def table(sweep: dict, activation: str):
         recipe = Recipe(**sweep["recipe"])
         res = train(sweep["widths"], activation=activation, recipe=recipe, seeds=sweep["seeds"])
         return width_table(res, recipe)
 
-    return {"silu": [table(s, "silu") for s in cfg["silu"]], "relu": table(cfg["relu"], "relu")}
+    silu = [table(s, "silu") for s in cfg["silu"]]
+    return {"silu": silu, "relu": table(cfg["relu"], "relu"), "preset": cfg["preset"]}
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
-    """``liu2023_width_scaling.png``."""
+    """``liu2023_width_scaling.png`` (stamped as such from the quick preset)."""
     path = Path(out_dir) / "liu2023_width_scaling.png"
-    plots.plot_width_scaling(data["silu"], data["relu"]).savefig(path, dpi=120)
+    fig = plots.plot_width_scaling(data["silu"], data["relu"])
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
     return [path]

@@ -7,8 +7,11 @@ lottery-ticket ``N^(−1)``, the exact ReLU floor and reference measurements
 
 * :mod:`~simulations.lottery.model`: the net, its init, :class:`Recipe`, the optimisers and one
   training run (:func:`train_one`), pure JAX;
-* :mod:`~simulations.lottery.experiment`: :func:`build` for the sweep engine, :func:`train`,
-  the mechanism runners, the command configs and their presets;
+* :mod:`~simulations.lottery.sweeps`: :func:`build` for the sweep engine (point checks, the
+  divergence bound :func:`diverged`, the memory estimate), :func:`train` and the mechanism
+  runners;
+* :mod:`~simulations.lottery.experiment`: the command configs, their presets and the compare
+  command's sweeps;
 * :mod:`~simulations.lottery.diagnostics` and :mod:`~simulations.lottery.analysis`: statistics
   and comparison rows (run nothing);
 * :mod:`~simulations.lottery.plots`: figures; :mod:`~simulations.lottery.commands`: the
@@ -26,6 +29,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "ACTIVATIONS",
             "BUDGET_RECIPES",
             "INTERVAL",
+            "LBFGS_MEMORY",
+            "LBFGS_TRIALS",
             "LONG_POLISHED_RECIPE",
             "N2_RECIPE",
             "N_CHECKPOINTS",
@@ -35,8 +40,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "RELU_RECIPE",
             "SCHEDULES",
             "STATIC_DEFAULTS",
+            "SWEPT",
             "TARGETS",
             "Recipe",
+            "check_point",
+            "check_recipe",
             "check_widths",
             "checkpoint_steps",
             "forward",
@@ -45,7 +53,20 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "lr_schedule",
             "midpoint_grid",
             "resolve_static",
+            "run_bytes",
             "train_one",
+        ),
+        "sweeps": (
+            "DIVERGENCE_FACTOR",
+            "WidthTable",
+            "build",
+            "diverged",
+            "net_params",
+            "run_ensemble",
+            "run_n2",
+            "run_wide",
+            "train",
+            "width_table",
         ),
         "experiment": (
             "FULL_CONFIG",
@@ -54,15 +75,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "CompareRuns",
             "RecipeRun",
             "RunConfig",
-            "WidthTable",
-            "build",
-            "net_params",
             "run_compare",
-            "run_ensemble",
-            "run_n2",
-            "run_wide",
-            "train",
-            "width_table",
         ),
         "diagnostics": (
             "FINE_MIRROR_TOL",
@@ -79,6 +92,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "mse_quantiles",
             "pair_asymmetry",
             "predict",
+            "usable_widths",
             "wilson_ci",
         ),
         "analysis": (

@@ -6,7 +6,13 @@ measure the datasets of the mechanism runs, and :func:`measure` turns everything
 diagnostics and the comparison rows). Rows: parameter columns ``activation,recipe,width``
 (``width`` is a fit window ``"4-64"`` for exponent rows, a number for per-width rows), then the
 common columns ``phase,quantity,predicted,measured,ci_low,ci_high``, then the extras
-``window,n_seeds,note``.
+``window,n_seeds,n_diverged,note``.
+
+Diverged runs (non-finite, or flagged by :func:`simulations.lottery.sweeps.diverged`) never
+enter a fit or a statistic: they are NaN in every :class:`~simulations.lottery.sweeps.
+WidthTable` and left out of the mechanism diagnostics. Every row counts the diverged runs behind
+it in ``n_diverged``; a fit that left some out says so in its ``note``, and a width exponent with
+fewer than two widths of usable runs in its window is not fitted (``measured`` NaN).
 """
 
 from __future__ import annotations
@@ -34,18 +40,13 @@ from simulations.lottery.diagnostics import (
     mirror_pairs,
     pair_asymmetry,
     predict,
+    usable_widths,
     wilson_ci,
 )
-from simulations.lottery.experiment import (
-    LONG_POLISHED_RECIPE,
-    QUICK_RECIPE,
-    CompareConfig,
-    CompareRuns,
-    WidthTable,
-    net_params,
-)
-from simulations.lottery.model import midpoint_grid
-from simulations.results import mask_diverged
+from simulations.lottery.experiment import CompareConfig, CompareRuns
+from simulations.lottery.model import LONG_POLISHED_RECIPE, QUICK_RECIPE, midpoint_grid
+from simulations.lottery.sweeps import WidthTable, net_params
+from simulations.results import count_diverged, mask_diverged
 from theory import lottery as theory
 
 __all__ = [
@@ -72,13 +73,14 @@ Tables written before version 0.1.0's redesign call these rows ``THEORY.md numer
 
 # --- the mechanism runs, measured ---------------------------------------------------------------
 class N2Histogram(NamedTuple):
-    """Width-2 nets (:func:`simulations.lottery.experiment.run_n2`), measured.
+    """Width-2 nets (:func:`simulations.lottery.sweeps.run_n2`), measured.
 
     Attributes:
         mse: ``(n_seeds,)`` test MSE (NaN for diverged runs).
         w, b, v: ``(n_seeds, 2)``; c: ``(n_seeds,)``.
         asymmetry: ``(n_seeds,)`` :func:`pair_asymmetry`.
-        modes: :func:`loss_modes` of ``mse``.
+        modes: :func:`loss_modes` of ``mse`` (diverged runs are in none).
+        n_diverged: diverged runs.
     """
 
     mse: np.ndarray
@@ -88,23 +90,30 @@ class N2Histogram(NamedTuple):
     c: np.ndarray
     asymmetry: np.ndarray
     modes: list[LossMode]
+    n_diverged: int = 0
+
+
+def _n_diverged(ds: xr.Dataset, point: int = 0) -> int:
+    return int(count_diverged(ds)[point])
 
 
 def n2_histogram(ds: xr.Dataset) -> N2Histogram:
     """Test MSE, parameters, mirror asymmetry and loss modes of a width-2 group."""
     w, b, v, c = net_params(ds)
     mse = mask_diverged(ds)["test_mse"].isel(point=0).values
-    return N2Histogram(mse, w, b, v, c, pair_asymmetry(w, b, v), loss_modes(mse))
+    asymmetry = pair_asymmetry(w, b, v)
+    return N2Histogram(mse, w, b, v, c, asymmetry, loss_modes(mse), _n_diverged(ds))
 
 
 class WideNets(NamedTuple):
-    """Wide SiLU nets (:func:`simulations.lottery.experiment.run_wide`), measured.
+    """Wide SiLU nets (:func:`simulations.lottery.sweeps.run_wide`), measured.
 
     Attributes:
         w, b, v: ``(n_seeds, N)``; c: ``(n_seeds,)``; mse: ``(n_seeds,)`` test MSE.
         distance, fraction: :func:`mirror_pairs` (tol 0.1) of the trained nets:
             ``(n_seeds, N)`` and ``(n_seeds,)``.
         distance_init, fraction_init: the same for the nets at initialisation (the null).
+        n_diverged: diverged nets, left out of every array above.
     """
 
     w: np.ndarray
@@ -116,6 +125,7 @@ class WideNets(NamedTuple):
     fraction: np.ndarray
     distance_init: np.ndarray
     fraction_init: np.ndarray
+    n_diverged: int = 0
 
 
 def wide_mirror_pairs(ds: xr.Dataset, tol: float = 0.1) -> WideNets:
@@ -123,15 +133,25 @@ def wide_mirror_pairs(ds: xr.Dataset, tol: float = 0.1) -> WideNets:
 
     In a wide net the neurons fill the ``(w, b)`` square so densely that most have *some*
     neighbour within 0.1 of their mirror image by chance (about 80 % at ``N = 256``), so only the
-    excess over the initial nets says that training made mirror pairs.
+    excess over the initial nets says that training made mirror pairs. Diverged nets are left
+    out (their parameters are no trained net).
+
+    Raises:
+        ValueError: every net diverged.
     """
-    w, b, v, c = net_params(ds)
-    pairs = mirror_pairs(w, b, v, tol=tol)
     sel = ds.isel(point=0)
-    init = [np.asarray(sel[k].values, dtype=np.float64) for k in ("w_init", "b_init", "v_init")]
+    keep = np.isfinite(mask_diverged(ds)["test_mse"].isel(point=0).values)
+    if not keep.any():
+        raise ValueError(f"wide_mirror_pairs: all {keep.size} nets diverged, nothing to measure")
+    w, b, v, c = (p[keep] for p in net_params(ds))
+    pairs = mirror_pairs(w, b, v, tol=tol)
+    init = [
+        np.asarray(sel[k].values, dtype=np.float64)[keep] for k in ("w_init", "b_init", "v_init")
+    ]
     null = mirror_pairs(*init, tol=tol)
-    mse = sel["test_mse"].values
-    return WideNets(w, b, v, c, mse, pairs.distance, pairs.fraction, null.distance, null.fraction)
+    mse = sel["test_mse"].values[keep]
+    distances = (pairs.distance, pairs.fraction, null.distance, null.fraction)
+    return WideNets(w, b, v, c, mse, *distances, n_diverged=int((~keep).sum()))
 
 
 class EnsembleResult(NamedTuple):
@@ -141,26 +161,31 @@ class EnsembleResult(NamedTuple):
         curve: the :class:`EnsembleCurve`.
         excluded: nets left out as stuck (test MSE > 100x the median).
         width: width of the ensembled nets.
+        n_diverged: nets left out as diverged.
     """
 
     curve: EnsembleCurve
     excluded: int
     width: int
+    n_diverged: int = 0
 
 
 def ensemble_measurement(ds: xr.Dataset, ks: Sequence[int], n_x: int = 2048) -> EnsembleResult:
     """Explicit ensembles of the SiLU nets of ``ds`` (:func:`ensemble_curve` on ``x²``).
 
-    Nets stuck far above the rest (test MSE > 100x the median: the constant solution with every
-    ``w = 0``) are left out before ensembling; their number is ``excluded``.
+    Diverged nets, and nets stuck far above the rest (test MSE > 100x the median of the others:
+    the constant solution with every ``w = 0``), are left out before ensembling; their numbers
+    are ``n_diverged`` and ``excluded``.
     """
     w, b, v, c = net_params(ds)
-    mse = ds["test_mse"].isel(point=0).values
-    keep = np.isfinite(mse) & (mse <= 100.0 * np.nanmedian(mse))
+    mse = mask_diverged(ds)["test_mse"].isel(point=0).values
+    ok = np.isfinite(mse)
+    keep = ok & (mse <= 100.0 * np.nanmedian(mse))
     x = midpoint_grid(n_x)
     pred = predict(w[keep], b[keep], v[keep], c[keep], x)
     curve = ensemble_curve(pred, x**2, ks)
-    return EnsembleResult(curve, int((~keep).sum()), int(ds.attrs["static.width"]))
+    stuck = int((ok & ~keep).sum())
+    return EnsembleResult(curve, stuck, int(ds.attrs["static.width"]), int((~ok).sum()))
 
 
 # --- the comparison -----------------------------------------------------------------------------
@@ -173,7 +198,8 @@ class CompareData:
         relu: the ReLU :class:`WidthTable`.
         silu_fits: width-exponent fits by recipe label (``label@lo-hi`` for the upper windows of
             polished recipes).
-        relu_fits: ReLU fits by window label ``lo-hi``.
+        relu_fits: ReLU fits by window label ``lo-hi`` (a window with fewer than two widths of
+            usable runs has no fit, in either dict).
         n2, wide, ensemble: the mechanism diagnostics (``None`` without ``config.mechanism``).
         ensemble_single: the SiLU table of the ensembled nets' recipe (single nets of width
             ``width·K``), if the config sweeps it.
@@ -200,20 +226,33 @@ def _window_label(window) -> str:
     return f"{window[0]}-{window[1]}"
 
 
+def _extras(n_seeds: int, n_diverged: int, note: str, **more: str) -> dict[str, str]:
+    return {**more, "n_seeds": str(n_seeds), "n_diverged": str(int(n_diverged)), "note": note}
+
+
 def _exponent_rows(table: WidthTable, window, n_boot: int, predictions):
-    pf = fit_width_exponent(table, window, n_boot=n_boot)
-    extras = {"window": _window_label(window), "n_seeds": str(table.test_mse.shape[0])}
-    params = {"activation": table.activation, "recipe": table.recipe, "width": extras["window"]}
+    """Rows of one width-exponent fit; ``(rows, fit)`` with ``fit`` None when not fitted."""
+    inside = (table.widths >= window[0]) & (table.widths <= window[1])
+    n_div = int(table.diverged()[inside].sum())
+    n_usable = int(usable_widths(table, window).sum())
+    pf = fit_width_exponent(table, window, n_boot=n_boot) if n_usable >= 2 else None
+    if pf is None:
+        flag = f"; not fitted: {n_usable} width(s) with usable runs, {n_div} diverged runs"
+    elif n_div:
+        flag = f"; {n_div} diverged runs left out of the fit"
+    else:
+        flag = ""
+    label = _window_label(window)
+    params = {"activation": table.activation, "recipe": table.recipe, "width": label}
+    measured = (math.nan,) * 3 if pf is None else (pf.exponent, pf.ci_low, pf.ci_high)
     rows = [
         ComparisonRow(
             params,
             phase,
             "width_exponent",
             predicted,
-            pf.exponent,
-            pf.ci_low,
-            pf.ci_high,
-            extras={**extras, "note": note},
+            *measured,
+            extras=_extras(table.test_mse.shape[0], n_div, note + flag, window=label),
         )
         for phase, predicted, note in predictions
     ]
@@ -233,8 +272,10 @@ def _silu_rows(config: CompareConfig, tables: Sequence[WidthTable]):
         if run.recipe == LONG_POLISHED_RECIPE:
             note = "reference: Adam + L-BFGS, budget unstated"
             preds.append((REFERENCE_PHASE, theory.REFERENCE_POLISHED_SLOPE, note))
-        r, fits[run.recipe.label] = _exponent_rows(table, window, config.n_boot, preds)
+        r, pf = _exponent_rows(table, window, config.n_boot, preds)
         rows += r
+        if pf is not None:
+            fits[run.recipe.label] = pf
         upper = (max(window[0], window[1] // 4), window[1])
         inside = (table.widths >= upper[0]) & (table.widths <= upper[1])
         if run.recipe.lbfgs_steps and np.sum(inside) >= 2:
@@ -242,7 +283,8 @@ def _silu_rows(config: CompareConfig, tables: Sequence[WidthTable]):
             pred = [("lottery CLT", 1.0, "upper half of the window (log scale)")]
             r, pf = _exponent_rows(table, upper, config.n_boot, pred)
             rows += r
-            fits[run.recipe.label + "@" + _window_label(upper)] = pf
+            if pf is not None:
+                fits[run.recipe.label + "@" + _window_label(upper)] = pf
     return rows, fits
 
 
@@ -250,17 +292,20 @@ def _relu_rows(config: CompareConfig, relu: WidthTable):
     rows, fits = [], {}
     for window in map(_window, config.relu_windows):
         pred = [("approximation", theory.approximation_exponent(1), "Sharma & Kaplan: N^-4/d")]
-        r, fits[_window_label(window)] = _exponent_rows(relu, window, config.n_boot, pred)
+        r, pf = _exponent_rows(relu, window, config.n_boot, pred)
         rows += r
+        if pf is not None:
+            fits[_window_label(window)] = pf
     ratios = floor_ratios(relu)
+    n_div = relu.diverged()
     for k, n in enumerate(relu.widths):
         params = {"activation": "relu", "recipe": relu.recipe, "width": int(n)}
         ratio = relu.test_mse[:, k] / ratios["floor"][k]
         lo, hi = median_ci(ratio, config.n_boot)
-        extras = {
-            "n_seeds": str(relu.test_mse.shape[0]),
-            "note": f"exact floor {ratios['floor'][k]:.4g}; seeds below: {int(ratios['below'][k])}",
-        }
+        note = f"exact floor {ratios['floor'][k]:.4g}; seeds below: {int(ratios['below'][k])}"
+        if n_div[k]:
+            note += f"; {n_div[k]} diverged runs left out"
+        extras = _extras(relu.test_mse.shape[0], n_div[k], note)
         rows.append(
             ComparisonRow(
                 params, "floor", "best_seed/relu_floor", 1.0, ratios["best"][k], extras=extras
@@ -284,7 +329,7 @@ def _relu_rows(config: CompareConfig, relu: WidthTable):
 def _n2_rows(n2: N2Histogram, recipe_label: str) -> list[ComparisonRow]:
     p2 = {"activation": "silu", "recipe": recipe_label, "width": 2}
     centers = ", ".join(f"{m.center:.2f} (n={m.count})" for m in n2.modes)
-    n_seeds = str(n2.mse.shape[0])
+    flag = f"; {n2.n_diverged} diverged runs in no mode" if n2.n_diverged else ""
     rows = [
         ComparisonRow(
             p2,
@@ -292,7 +337,7 @@ def _n2_rows(n2: N2Histogram, recipe_label: str) -> list[ComparisonRow]:
             "n2_loss_modes",
             math.nan,
             len(n2.modes),
-            extras={"n_seeds": n_seeds, "note": f"log10 MSE centres: {centers}"},
+            extras=_extras(n2.mse.shape[0], n2.n_diverged, f"log10 MSE centres: {centers}{flag}"),
         )
     ]
     for rank, m in enumerate(n2.modes[:2]):
@@ -308,13 +353,15 @@ def _n2_rows(n2: N2Histogram, recipe_label: str) -> list[ComparisonRow]:
                 k / m.count,
                 lo,
                 hi,
-                extras={"n_seeds": str(m.count), "note": note},
+                extras=_extras(m.count, 0, note),
             )
         )
     return rows
 
 
-def _spread_row(params, phase, quantity, predicted, values, n_seeds, note) -> ComparisonRow:
+def _spread_row(
+    params, phase, quantity, predicted, values, n_seeds, n_diverged, note
+) -> ComparisonRow:
     """A row measuring the mean over seeds, with min/max over seeds as its interval.
 
     ``values``: ``(n_seeds,)`` per-seed fractions, or a boolean ``(n_seeds, N)`` per neuron.
@@ -330,12 +377,12 @@ def _spread_row(params, phase, quantity, predicted, values, n_seeds, note) -> Co
         float(np.mean(values)),
         float(np.min(values)),
         float(np.max(values)),
-        extras={"n_seeds": n_seeds, "note": note},
+        extras=_extras(n_seeds, n_diverged, note),
     )
 
 
 def _wide_rows(wide: WideNets, recipe_label: str) -> list[ComparisonRow]:
-    width, n_seeds = wide.w.shape[1], str(wide.w.shape[0])
+    width, n_seeds = wide.w.shape[1], wide.w.shape[0] + wide.n_diverged
     trained = {"activation": "silu", "recipe": recipe_label, "width": width}
     init = {"activation": "silu", "recipe": "init", "width": width}
     note = (
@@ -343,6 +390,8 @@ def _wide_rows(wide: WideNets, recipe_label: str) -> list[ComparisonRow]:
         f"same statistic at init: {np.mean(wide.fraction_init):.3f}"
     )
     null_note = "the same nets before training: pairs by chance in a dense net"
+    if wide.n_diverged:
+        note += f"; {wide.n_diverged} diverged nets left out"
     # a tolerance below the init's typical nearest-mirror distance (~0.04 at N = 1024)
     fine = f"mirror_fraction_tol{FINE_MIRROR_TOL:g}"
     fine_note = "trained vs init: pairing beyond chance"
@@ -353,7 +402,7 @@ def _wide_rows(wide: WideNets, recipe_label: str) -> list[ComparisonRow]:
         (init, "mechanism (null)", fine, math.nan, wide.distance_init < FINE_MIRROR_TOL, fine_note),
     ]
     return [
-        _spread_row(params, phase, quantity, predicted, values, n_seeds, row_note)
+        _spread_row(params, phase, quantity, predicted, values, n_seeds, wide.n_diverged, row_note)
         for params, phase, quantity, predicted, values, row_note in specs
     ]
 
@@ -365,6 +414,8 @@ def _ensemble_rows(
     for i, k in enumerate(curve.ks):
         total = ens.width * int(k)
         note = f"held-out half of {2 * curve.n_nets} nets ({ens.excluded} stuck nets left out)"
+        if ens.n_diverged:
+            note += f"; {ens.n_diverged} diverged nets left out"
         if single is not None and total in single.widths:
             mean_single = np.nanmean(single.test_mse[:, list(single.widths).index(total)])
             note += f"; one net of width {total}: mean MSE {mean_single:.3g}"
@@ -377,7 +428,7 @@ def _ensemble_rows(
                 float(curve.mse[i]),
                 float(curve.mse_ci[0, i]),
                 float(curve.mse_ci[1, i]),
-                extras={"n_seeds": str(n_seeds), "note": note},
+                extras=_extras(n_seeds, ens.n_diverged, note),
             )
         )
     return rows

@@ -18,8 +18,8 @@ import numpy as np
 from scipy import stats
 
 from simulations import fit
-from simulations.lottery.experiment import WidthTable
 from simulations.lottery.model import ACTIVATIONS
+from simulations.lottery.sweeps import WidthTable
 from theory import lottery as theory
 from theory.checks import check_choice, check_int
 
@@ -38,6 +38,7 @@ __all__ = [
     "mse_quantiles",
     "pair_asymmetry",
     "predict",
+    "usable_widths",
     "wilson_ci",
 ]
 
@@ -77,6 +78,16 @@ def fit_width_exponent(
         seed=seed,
         reducer="median",
     )
+
+
+def usable_widths(table: WidthTable, window=None) -> np.ndarray:
+    """``(n_widths,)`` bool: widths inside ``window`` (inclusive, ``None``: all) with at least one
+    usable run (finite test MSE > 0; diverged runs are NaN). A width exponent needs two."""
+    mse = np.asarray(table.test_mse, dtype=np.float64)
+    ok = np.any(np.isfinite(mse) & (mse > 0), axis=0)
+    if window is not None:
+        ok &= (table.widths >= window[0]) & (table.widths <= window[1])
+    return ok
 
 
 def floor_ratios(table: WidthTable) -> dict[str, np.ndarray]:

@@ -1,50 +1,42 @@
-"""Sweeps of lottery-ticket nets: recipes, command configs and presets, ``build``, the runners.
+"""Command configs of lottery-ticket nets and their presets; the sweeps of the compare command.
 
-Sweep interface (:func:`build`): static (shape/loop-defining) parameters ``width``,
-``activation``, ``target``, ``adam_steps``, ``lbfgs_steps``, ``schedule``, ``n_train``, ``n_test``,
-``n_checkpoints`` (defaults: :data:`~simulations.lottery.model.STATIC_DEFAULTS`); swept (traced)
-``lr`` and ``lr_end``.
-Outputs per run (:func:`simulations.lottery.model.train_one`): ``train_mse``, ``test_mse``,
-``test_mse_adam`` (test MSE after the Adam phase, before any polish), ``curve`` (training MSE at
-log-spaced steps, coordinate ``step``), the trained parameters ``w``, ``b``, ``v`` (coordinate
-``neuron``) and ``c``, and the initial ``w_init``, ``b_init``, ``v_init`` (the null of the
-mirror-pair statistics).
-
-The runners (:func:`train`, :func:`run_n2`, :func:`run_wide`, :func:`run_ensemble`,
-:func:`run_compare`) return data only (sweep results, datasets, :class:`WidthTable`); the
-measurements are :mod:`simulations.lottery.analysis`'s.
+:class:`CompareConfig` (``solvable compare lottery``) and :class:`RunConfig` (``solvable run
+lottery``), each with ``preset("quick" | "default" | "paper")`` and a ``validate()`` that raises
+a one-line error naming the bad field before anything runs; :func:`run_compare` trains every
+sweep of a :class:`CompareConfig` (with the runners of :mod:`simulations.lottery.sweeps`) and
+returns the data (:class:`CompareRuns`); the measurements are
+:mod:`simulations.lottery.analysis`'s.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Self
+from typing import Literal, Self
 
-import numpy as np
 import xarray as xr
 
-from simulations.grid import Experiment, Grid
 from simulations.lottery.model import (
     ACTIVATIONS,
     BUDGET_RECIPES,
     LONG_POLISHED_RECIPE,
     N2_RECIPE,
-    N_CHECKPOINTS,
-    N_TEST,
     POLISHED_RECIPE,
     QUICK_RECIPE,
     RELU_RECIPE,
     TARGETS,
     Recipe,
+    check_recipe,
     check_widths,
-    checkpoint_steps,
-    resolve_static,
-    train_one,
 )
-from simulations.results import SweepResult, mask_diverged
-from simulations.sweep import run_sweep
+from simulations.lottery.sweeps import (
+    WidthTable,
+    run_ensemble,
+    run_n2,
+    run_wide,
+    train,
+    width_table,
+)
 from theory.checks import check_choice, check_int
 
 __all__ = [
@@ -54,15 +46,7 @@ __all__ = [
     "CompareRuns",
     "RecipeRun",
     "RunConfig",
-    "WidthTable",
-    "build",
-    "net_params",
     "run_compare",
-    "run_ensemble",
-    "run_n2",
-    "run_wide",
-    "train",
-    "width_table",
 ]
 
 Activation = Literal["silu", "relu", "tanh", "gelu", "softplus", "sigmoid"]
@@ -77,186 +61,6 @@ def _check_window(name: str, window) -> tuple[int, int]:
     if not all(float(v) == int(v) for v in (lo, hi)) or not 1 <= lo < hi:
         raise ValueError(f"{name} must be integers 1 <= N_min < N_max, got {window!r}")
     return int(lo), int(hi)
-
-
-def _check_recipe(name: str, recipe) -> Recipe:
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"{name} must be a Recipe, got {type(recipe).__name__}")
-    return recipe
-
-
-# --- one sweep ----------------------------------------------------------------------------------
-def build(static: Mapping[str, Any]) -> Experiment:
-    """The sweep-engine experiment of one static group (see the module docstring).
-
-    Args:
-        static: ``width`` (required) and any of
-            :data:`~simulations.lottery.model.STATIC_DEFAULTS`.
-
-    Returns:
-        :class:`simulations.grid.Experiment` with ``x64=True``; ``run(key, params)`` needs the
-        traced scalars ``params["lr"]`` and ``params["lr_end"]``.
-    """
-    s = resolve_static(static)
-    width = s["width"]
-    recipe = Recipe(
-        adam_steps=s["adam_steps"],
-        lbfgs_steps=s["lbfgs_steps"],
-        schedule=s["schedule"],
-        n_train=s["n_train"],
-    )
-    steps = checkpoint_steps(recipe.total_steps, s["n_checkpoints"])
-
-    def run(key, params):
-        return train_one(
-            key,
-            width,
-            recipe,
-            activation=s["activation"],
-            target=s["target"],
-            n_test=s["n_test"],
-            n_checkpoints=s["n_checkpoints"],
-            lr=params["lr"],
-            lr_end=params["lr_end"],
-        )
-
-    dims = {"curve": ("step",)}
-    dims.update({k: ("neuron",) for k in ("w", "b", "v", "w_init", "b_init", "v_init")})
-    coords = {"step": steps, "neuron": np.arange(width)}
-    return Experiment(run=run, dims=dims, coords=coords, x64=True)
-
-
-def train(
-    widths,
-    *,
-    activation: str = "silu",
-    recipe: Recipe = QUICK_RECIPE,
-    seeds: int = 32,
-    target: str = "square",
-    n_test: int = N_TEST,
-    n_checkpoints: int = N_CHECKPOINTS,
-    store: str | Path | None = None,
-    name: str | None = None,
-    base_seed: int = 0,
-    chunk_size: int | None = None,
-    progress: bool = False,
-) -> SweepResult:
-    """Train ``seeds`` nets of every width with one recipe (one static group per width).
-
-    Args:
-        widths: hidden widths ``N`` (distinct integers >= 1).
-        activation: a key of :data:`simulations.lottery.model.ACTIVATIONS`.
-        recipe: the :class:`Recipe`.
-        seeds: nets per width (vmapped together).
-        target: a key of :data:`simulations.lottery.model.TARGETS`.
-        n_test: test-grid points.
-        n_checkpoints: points of the training curve.
-        store: directory of the resumable store (``None``: in memory).
-        name: sweep name (default ``lottery-<activation>-<recipe label>``).
-        base_seed: root seed of the sweep.
-        chunk_size: runs per compiled call (default: all seeds of a width, at most 256).
-        progress: show a progress bar.
-
-    Returns:
-        :class:`simulations.results.SweepResult` (one dataset per width; see :func:`width_table`).
-    """
-    widths = check_widths(widths)
-    _check_recipe("recipe", recipe)
-    seeds = check_int("seeds", seeds, 1)
-    check_choice("activation", activation, ACTIVATIONS)
-    check_choice("target", target, TARGETS)
-    static = {
-        "width": widths,
-        "activation": activation,
-        "target": target,
-        **recipe.static(),
-        "n_test": check_int("n_test", n_test, 2),
-        "n_checkpoints": check_int("n_checkpoints", n_checkpoints, 2),
-    }
-    grid = Grid.product(static=static, swept=recipe.swept(), seeds=seeds)
-    name = name or f"lottery-{activation}-{recipe.label}"
-    chunk = chunk_size if chunk_size is not None else min(seeds, 256)
-    return run_sweep(
-        build,
-        grid,
-        name=name,
-        store=None if store is None else str(store),
-        chunk_size=chunk,
-        base_seed=base_seed,
-        progress=progress,
-        config={"recipe": recipe.label, "activation": activation, "target": target},
-    )
-
-
-class WidthTable(NamedTuple):
-    """Test MSE per seed and width, the input of the width-scaling fits.
-
-    Attributes:
-        widths: ``(n_widths,)`` int, ascending.
-        test_mse: ``(n_seeds, n_widths)`` float64 (NaN for diverged runs).
-        train_mse: ``(n_seeds, n_widths)``.
-        test_mse_adam: ``(n_seeds, n_widths)`` (after the Adam phase).
-        activation, recipe: labels.
-    """
-
-    widths: np.ndarray
-    test_mse: np.ndarray
-    train_mse: np.ndarray
-    test_mse_adam: np.ndarray
-    activation: str
-    recipe: str
-
-
-def width_table(result: SweepResult, recipe: Recipe | str = "") -> WidthTable:
-    """Collect ``test_mse`` over the width groups of a :func:`train` result (first point only)."""
-    groups = sorted(result.groups, key=lambda ds: int(ds.attrs["static.width"]))
-    names = ("test_mse", "train_mse", "test_mse_adam")
-    masked = [mask_diverged(ds[[v for v in (*names, "finite") if v in ds]]) for ds in groups]
-    masked = [ds.isel(point=0) for ds in masked]
-    cols = {var: np.stack([ds[var].values for ds in masked], axis=1) for var in names}
-    label = recipe.label if isinstance(recipe, Recipe) else str(recipe)
-    return WidthTable(
-        widths=np.array([int(ds.attrs["static.width"]) for ds in groups]),
-        activation=str(groups[0].attrs["static.activation"]),
-        recipe=label,
-        **cols,
-    )
-
-
-def net_params(ds: xr.Dataset, point: int = 0) -> tuple[np.ndarray, ...]:
-    """``(w, b, v, c)`` of every seed of a width group: ``(n_seeds, N)`` x3 and ``(n_seeds,)``."""
-    sel = ds.isel(point=point)
-    return tuple(np.asarray(sel[k].values, dtype=np.float64) for k in ("w", "b", "v", "c"))
-
-
-# --- the mechanism runs -------------------------------------------------------------------------
-def _silu_group(width: int, recipe: Recipe, seeds: int, store, progress: bool, name: str):
-    res = train([width], recipe=recipe, seeds=seeds, store=store, name=name, progress=progress)
-    return res.groups[0]
-
-
-def run_n2(recipe: Recipe, seeds: int, store=None, progress: bool = False) -> xr.Dataset:
-    """Train ``seeds`` width-2 SiLU nets; their dataset (see
-    :func:`simulations.lottery.analysis.n2_histogram`)."""
-    return _silu_group(2, recipe, seeds, store, progress, f"lottery-n2-{recipe.label}")
-
-
-def run_wide(
-    width: int, recipe: Recipe, seeds: int, store=None, progress: bool = False
-) -> xr.Dataset:
-    """Train ``seeds`` wide SiLU nets; their dataset, initial parameters included (see
-    :func:`simulations.lottery.analysis.wide_mirror_pairs`)."""
-    name = f"lottery-wide{width}-{recipe.label}"
-    return _silu_group(width, recipe, seeds, store, progress, name)
-
-
-def run_ensemble(
-    width: int, recipe: Recipe, seeds: int, store=None, progress: bool = False
-) -> xr.Dataset:
-    """Train ``seeds`` narrow SiLU nets to ensemble; their dataset (see
-    :func:`simulations.lottery.analysis.ensemble_measurement`)."""
-    name = f"lottery-ensemble{width}-{recipe.label}"
-    return _silu_group(width, recipe, seeds, store, progress, name)
 
 
 # --- configs ------------------------------------------------------------------------------------
@@ -275,7 +79,7 @@ class RecipeRun:
     widths: tuple[int, ...] = ()
 
     def __post_init__(self):
-        _check_recipe("recipe", self.recipe)
+        check_recipe("recipe", self.recipe)
         check_int("seeds", self.seeds, 1)
         if self.widths:
             object.__setattr__(self, "widths", check_widths(self.widths))
@@ -356,7 +160,7 @@ class CompareConfig:
         if self.silu_seeds is not None:
             check_int("silu_seeds", self.silu_seeds, 1)
         for name in ("relu_recipe", "n2_recipe", "mechanism_recipe"):
-            _check_recipe(name, getattr(self, name))
+            check_recipe(name, getattr(self, name))
         check_int("relu_seeds", self.relu_seeds, 1)
         lo, hi = _check_window("silu_window", self.silu_window)
         for run in self.silu_recipes:

@@ -18,7 +18,7 @@ for one run (one seed):
   width exponent depends on this budget, so every slope is reported with its recipe.
 
 :func:`train_one` runs one net end to end; the sweep engine vmaps it over seeds
-(:func:`simulations.lottery.experiment.build`).
+(:func:`simulations.lottery.sweeps.build`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ __all__ = [
     "ACTIVATIONS",
     "BUDGET_RECIPES",
     "INTERVAL",
+    "LBFGS_MEMORY",
+    "LBFGS_TRIALS",
     "LONG_POLISHED_RECIPE",
     "N2_RECIPE",
     "N_CHECKPOINTS",
@@ -50,8 +52,11 @@ __all__ = [
     "RELU_RECIPE",
     "SCHEDULES",
     "STATIC_DEFAULTS",
+    "SWEPT",
     "TARGETS",
     "Recipe",
+    "check_point",
+    "check_recipe",
     "check_widths",
     "checkpoint_steps",
     "forward",
@@ -60,6 +65,7 @@ __all__ = [
     "lr_schedule",
     "midpoint_grid",
     "resolve_static",
+    "run_bytes",
     "train_one",
 ]
 
@@ -106,6 +112,15 @@ STATIC_DEFAULTS: dict[str, Any] = {
     "n_checkpoints": N_CHECKPOINTS,
 }
 """Defaults of the static parameters of :func:`build` (``width`` has none)."""
+
+LBFGS_MEMORY = 20
+"""Curvature pairs kept by :func:`lbfgs_polish`."""
+
+LBFGS_TRIALS = 10
+"""Step lengths ``1, 1/2, ..., 2^(1−n)`` tried at once by each :func:`lbfgs_polish` iteration."""
+
+SWEPT = ("lr", "lr_end")
+"""The swept (traced) parameters of a sweep (:func:`check_point`)."""
 
 _TEST_BLOCK = 1024
 
@@ -199,6 +214,13 @@ BUDGET_RECIPES = (
 """The budget sweep of ``solvable compare lottery`` (default preset), shortest first."""
 
 
+def check_recipe(name: str, recipe: Any) -> Recipe:
+    """``recipe`` if it is a :class:`Recipe` (``TypeError`` naming ``name`` otherwise)."""
+    if not isinstance(recipe, Recipe):
+        raise TypeError(f"{name} must be a Recipe, got {type(recipe).__name__}")
+    return recipe
+
+
 def check_widths(widths, name: str = "widths") -> tuple[int, ...]:
     """Distinct integer widths ``>= 1`` as a tuple (a single integer is a 1-tuple)."""
     if isinstance(widths, (int, np.integer)):
@@ -233,6 +255,55 @@ def resolve_static(static: Mapping[str, Any]) -> dict[str, Any]:
     check_int("n_test", s["n_test"], 2)
     check_int("n_checkpoints", s["n_checkpoints"], 2)
     return s
+
+
+def check_point(point: Mapping[str, Any]) -> dict[str, float]:
+    """The swept parameters of one sweep point, checked: ``lr`` and ``lr_end`` finite and > 0.
+
+    Adam has no stability bound that theory can decide up front (its step is about ``lr`` per
+    parameter whatever the gradient's scale), so a large rate passes here and a run that blows up
+    is flagged ``diverged`` by the sweep instead
+    (:func:`simulations.lottery.sweeps.diverged`).
+
+    Raises:
+        ValueError: a name other than ``lr``/``lr_end``, a missing one, or a value that is not a
+            finite real > 0 (one line naming the parameter, its value and the valid range).
+    """
+    unknown = sorted(set(point) - set(SWEPT))
+    if unknown:
+        raise ValueError(f"unknown swept parameters {unknown}; lottery sweeps {list(SWEPT)}")
+    missing = [name for name in SWEPT if name not in point]
+    if missing:
+        raise ValueError(f"swept parameters {missing} missing; lottery sweeps {list(SWEPT)}")
+    return {name: check_float(name, point[name], low=0.0, strict=True) for name in SWEPT}
+
+
+def run_bytes(static: Mapping[str, Any]) -> float:
+    """Device memory one training run needs, in bytes (float64), for the sweep engine.
+
+    ``static`` as from :func:`resolve_static`. The largest arrays alive at once scale with the
+    width ``N``, per neuron (float64 words):
+
+    * the test MSE, one block of ``1024`` grid points at a time: its ``(1024, N)``
+      pre-activations;
+    * an Adam step on the ``n_train``-point grid: pre-activations, activations and their
+      cotangent, ``3 n_train``; with an L-BFGS polish, instead, the ``LBFGS_TRIALS`` trial
+      losses evaluated at once plus one gradient, ``(LBFGS_TRIALS + 2) n_train``, and the
+      ``2 LBFGS_MEMORY`` stored curvature vectors of ``3N + 1`` parameters;
+    * parameters, gradient, two Adam moments, initial copies and outputs: 16.
+
+    Plus the test and training grids and the curve (``n_test + n_train + n_checkpoints``). XLA's
+    own estimate for compiled runs (CPU, ``memory_analysis``) is 55–95 % of this at
+    ``N >= 64``, so the formula is an upper bound that the engine multiplies by the chunk size.
+    """
+    width, n_train = int(static["width"]), int(static["n_train"])
+    if static["lbfgs_steps"]:
+        train_words = (LBFGS_TRIALS + 2) * n_train + 2 * LBFGS_MEMORY * 3
+    else:
+        train_words = 3 * n_train
+    per_neuron = _TEST_BLOCK + train_words + 16
+    fixed = int(static["n_test"]) + n_train + int(static["n_checkpoints"])
+    return 8.0 * (width * per_neuron + fixed)
 
 
 def midpoint_grid(n: int, interval=INTERVAL) -> np.ndarray:
@@ -296,7 +367,9 @@ def lr_schedule(kind: str, steps: int, lr, lr_end) -> Callable[[jax.Array], jax.
     return sched
 
 
-def lbfgs_polish(loss, theta, slots, curve, memory: int = 20, n_trials: int = 10):
+def lbfgs_polish(
+    loss, theta, slots, curve, memory: int = LBFGS_MEMORY, n_trials: int = LBFGS_TRIALS
+):
     """L-BFGS with a fixed-cost line search, for many seeds under ``vmap``.
 
     Direction: the two-loop recursion over the last ``memory`` curvature pairs (Nocedal & Wright,
@@ -433,8 +506,7 @@ def train_one(
         ``(N,)`` and ``c`` ``()``; the initial ``w_init, b_init, v_init`` ``(N,)``.
     """
     width = check_int("width", width, 1)
-    if not isinstance(recipe, Recipe):
-        raise TypeError(f"recipe must be a Recipe, got {type(recipe).__name__}")
+    check_recipe("recipe", recipe)
     act = ACTIVATIONS[check_choice("activation", activation, ACTIVATIONS)]
     tgt = TARGETS[check_choice("target", target, TARGETS)]
     n_test = check_int("n_test", n_test, 2)

@@ -1,7 +1,8 @@
 """Figures of lottery-ticket nets (matplotlib only; sets no backend, saves nothing).
 
 Each function draws on the ``ax`` (or ``axes``) it is given, or on a new
-:class:`matplotlib.figure.Figure`, and returns the figure.
+:class:`matplotlib.figure.Figure`, and returns the figure. Diverged runs are never drawn (their
+MSEs are NaN); each figure says how many were left out.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from matplotlib.figure import Figure
 
 from simulations.lottery.analysis import N2Histogram, WideNets
 from simulations.lottery.diagnostics import MIRROR_TOL, EnsembleCurve, mse_quantiles
-from simulations.lottery.experiment import WidthTable
+from simulations.lottery.sweeps import WidthTable
 from theory import lottery as theory
 
 __all__ = ["plot_ensembles", "plot_mirror_pairs", "plot_n2_histogram", "plot_width_scaling"]
+
+
+def _left_out(n_diverged: int, what: str = "runs") -> str:
+    return f" ({n_diverged} diverged {what} left out)" if n_diverged else ""
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -37,11 +42,13 @@ def plot_width_scaling(
     colors = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, max(len(silu), 1)))
     for table, color in zip(silu, colors, strict=False):
         q = mse_quantiles(table.test_mse, (0.25, 0.5, 0.75))
-        ax.loglog(table.widths, q[1], "o-", color=color, label=f"SiLU, {table.recipe}")
+        label = f"SiLU, {table.recipe}{_left_out(int(table.diverged().sum()))}"
+        ax.loglog(table.widths, q[1], "o-", color=color, label=label)
         ax.fill_between(table.widths, q[0], q[2], color=color, alpha=0.15)
     if relu is not None:
         q = mse_quantiles(relu.test_mse, (0.25, 0.5, 0.75))
-        ax.loglog(relu.widths, q[1], "s-", color="C3", label=f"ReLU, {relu.recipe}")
+        label = f"ReLU, {relu.recipe}{_left_out(int(relu.diverged().sum()))}"
+        ax.loglog(relu.widths, q[1], "s-", color="C3", label=label)
         ax.fill_between(relu.widths, q[0], q[2], color="C3", alpha=0.15)
         ns = np.arange(relu.widths.min(), relu.widths.max() + 1)
         ax.loglog(ns, theory.relu_floor_bound(ns), "k-", lw=0.8, label="1.42/(N+1)^4")
@@ -81,7 +88,7 @@ def plot_n2_histogram(n2: N2Histogram, ax: Axes | None = None) -> Figure:
         ax.axvline(m.center, color="k", lw=0.6, ls=":")
     ax.set_xlabel("log10 test MSE")
     ax.set_ylabel("seeds")
-    ax.set_title(f"N = 2 SiLU nets, {len(logs)} seeds")
+    ax.set_title(f"N = 2 SiLU nets, {len(logs)} seeds{_left_out(n2.n_diverged)}")
     ax.legend(fontsize=8)
     return fig
 
@@ -126,15 +133,23 @@ def plot_mirror_pairs(
     ax2.axvline(np.log10(tol), color="k", ls="--", lw=0.8, label=f"tolerance {tol:g}")
     ax2.set_xlabel("log10 distance to the nearest (−w, b, v) partner")
     ax2.set_ylabel("neurons")
-    ax2.set_title(f"mean paired fraction {np.mean(wide.fraction):.1%}")
+    ax2.set_title(
+        f"mean paired fraction {np.mean(wide.fraction):.1%}{_left_out(wide.n_diverged, 'nets')}"
+    )
     ax2.legend(fontsize=8)
     return fig
 
 
 def plot_ensembles(
-    curve: EnsembleCurve, width: int, single: WidthTable | None = None, ax: Axes | None = None
+    curve: EnsembleCurve,
+    width: int,
+    single: WidthTable | None = None,
+    ax: Axes | None = None,
+    *,
+    n_diverged: int = 0,
 ) -> Figure:
-    """Ensemble MSE vs K beside bias² + variance/K and single nets of width ``width·K``."""
+    """Ensemble MSE vs K beside bias² + variance/K and single nets of width ``width·K``
+    (``n_diverged``: diverged nets left out of the ensembles, said in the title)."""
     fig, ax = _axes(ax, (6.4, 4.6))
     ax.errorbar(
         curve.ks,
@@ -159,6 +174,8 @@ def plot_ensembles(
     ax.set_yscale("log")
     ax.set_xlabel("K")
     ax.set_ylabel("test MSE")
-    ax.set_title("Explicit ensembles of independently trained SiLU nets")
+    ax.set_title(
+        f"Explicit ensembles of independently trained SiLU nets{_left_out(n_diverged, 'nets')}"
+    )
     ax.legend(fontsize=7)
     return fig
