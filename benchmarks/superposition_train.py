@@ -40,10 +40,13 @@ def _timed(fn, repeats: int) -> float:
 
 def benchmark(n: int, m: int, batch: int, steps: int, chunk: int, repeats: int) -> dict:
     static = {"n": n, "m": m, "steps": steps, "batch": batch, "eval_batches": 1}
-    run = build(static).run
+    experiment = build(static)
+    run = experiment.run
     keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(jnp.arange(chunk))
     gammas = jnp.linspace(-1.0, 1.0, chunk, dtype=jnp.float32)
     alphas = jnp.linspace(0.5, 2.0, chunk, dtype=jnp.float32)
+    for g, a in zip(gammas.tolist(), alphas.tolist(), strict=True):  # as run_sweep would
+        experiment.validate({"gamma": g, "alpha": a})
     batched = jax.jit(jax.vmap(run))
     single = jax.jit(run)
 

@@ -31,9 +31,11 @@ import numpy as np
 
 from simulations import compare
 from simulations import superposition as sp
+from simulations.plotting import QUICK_NOTE
 from theory import superposition as theory
 
 PRESET = os.environ.get("SOLVABLE_PRESET", "default")
+NOTE = QUICK_NOTE if PRESET == "quick" else ""
 print(f"preset: {PRESET}")
 
 # %% [markdown]
@@ -81,7 +83,10 @@ for m in (8, 32, 128):
 # `solvable compare superposition --preset PRESET`. The quick preset is tiny and short: it
 # separates the regimes (φ½ ≈ m/n vs ≈ 1) and gives a strong-regime slope near 1, but it
 # under-trains (weak slopes stay below the exact sum's). Any field of the config can be changed
-# with `dataclasses.replace`, e.g. other `alphas`, `widths` or `seeds`.
+# with `dataclasses.replace`, e.g. other `alphas`, `widths` or `seeds`. Runs whose final loss is
+# ≥ 10³ × the zero-model loss Σᵢ Var(xᵢ) (or non-finite) count as diverged: they are never
+# fitted, and the column `n_diverged` counts them per row; `~` marks an interval wider than the
+# prediction itself (not determined).
 
 # %%
 config = sp.CompareConfig.preset(PRESET)
@@ -91,7 +96,7 @@ data = sp.run_config(config, progress=False)
 rows = sp.comparison_rows(
     data, window=config.window, n_boot=config.n_boot, exp_scale=config.exp_scale
 )
-print(compare.format_comparison_table(rows, list(sp.PARAM_NAMES)))
+print(compare.format_comparison_table(rows, list(sp.PARAM_NAMES), note=NOTE))
 
 # %%
 sp.plot_loss_vs_m(data, rows, exp_scale=config.exp_scale)

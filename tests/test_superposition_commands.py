@@ -6,13 +6,16 @@ import importlib
 import json
 import math
 
+import jax
 import numpy as np
 import pytest
 import xarray as xr
 from matplotlib.figure import Figure
 
-from simulations import compare
+from simulations import cli, compare, fit, sweep
 from simulations import superposition as sp
+from simulations.grid import Grid
+from simulations.plotting import QUICK_NOTE
 from simulations.superposition import model
 
 FIGURES = [
@@ -156,12 +159,29 @@ def test_plots_return_figures():
     assert len(figures[0].axes) == 2  # one panel per law
 
 
+def test_phase_map_rings_undetermined_exponents():
+    data = _synthetic(gammas=(-1.0, 0.5), alphas=(1.0, 1.5), laws=("power",))
+    rows = sp.comparison_rows(data, n_boot=20)
+    labels = sp.plot_phase_diagram(data, rows).axes[1].get_legend_handles_labels()[1]
+    assert "not determined" not in labels  # tight synthetic intervals
+    wide = [
+        dataclasses.replace(r, ci_low=r.measured - 5, ci_high=r.measured + 5)
+        if r.quantity == "alpha_m" and r.params["gamma"] == 0.5
+        else r
+        for r in rows
+    ]
+    ax = sp.plot_phase_diagram(data, wide).axes[1]
+    assert ax.get_legend_handles_labels()[1][-1] == "not determined"
+    assert len(ax.lines[-1].get_xdata()) == 2  # the two gamma = 0.5 settings
+
+
 @pytest.mark.parametrize("name", FIGURES)
 def test_figure_plot_on_synthetic_data(name, tmp_path):
     module = importlib.import_module(f"paper_figures.superposition.{name}")
     assert module.DESCRIPTION
     cfg = module.config("quick")
     json.dumps(cfg)  # the cache key
+    assert cfg["preset"] == "quick" and module.config("default")["preset"] == "default"
     data = _synthetic(laws=("power", "exponential", "linear"))
     rows = sp.comparison_rows(data, n_boot=20)
     paths = module.plot({"data": data, "config": cfg, "rows": rows}, tmp_path)
@@ -192,6 +212,7 @@ def test_compare_quick_writes_the_common_table(tmp_path, capsys):
     assert back == rows
     header = (tmp_path / "comparison.csv").read_text().splitlines()[0].split(",")
     assert header[:9] == ["law", "gamma", "alpha", *compare.CORE_COLUMNS]
+    assert header[-1] == "n_diverged" and {r.extras["n_diverged"] for r in rows} == {"0"}
     assert {r.quantity for r in rows} == {"alpha_m", "phi_half"}
     assert "n = 200, widths [8, 16, 32]" in capsys.readouterr().out
 
@@ -219,3 +240,174 @@ def test_verbs_validate_before_running(tmp_path):
     with pytest.raises(ValueError, match="widths"):
         sp.compare(sp.CompareConfig(widths=(16,)), tmp_path, progress=False)
     assert not (tmp_path / "sweep").exists()
+
+
+# --- trustworthy results: bad inputs, divergence, memory -----------------------------------------
+@pytest.fixture
+def no_compile():
+    """Fails the test if XLA compiles anything (besides the engine's PRNG key) in its body."""
+    jax.random.key(0)  # the engine's base key: an eager op, compiled on first use
+    events = []
+
+    def listen(event, duration, **kwargs):
+        if "backend_compile" in event:
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    yield events
+    jax.monitoring.unregister_event_duration_listener(listen)
+    assert not events, f"{len(events)} XLA compilations"
+
+
+_S = {"n": 64, "m": 8, "steps": 20, "batch": 8}
+
+
+def _sweep(points, static=_S):
+    static = {k: v for k, v in static.items() if v is not None}
+    return lambda: sweep.run_sweep(
+        sp.build, Grid.zipped(static=static, points=points), progress=False, name="sp-bad-input"
+    )
+
+
+_QUICK = sp.CompareConfig.preset("quick")
+
+BAD_API = [
+    # (call, message that must appear: it names the parameter)
+    (_sweep({"gamma": [0.0], "alpha": [-1.0]}), "alpha"),
+    (_sweep({"gamma": [500.0]}), r"gamma must satisfy \|gamma\| < 2/lr = 200"),
+    (_sweep({"gamma": [float("nan")]}), "gamma"),
+    (_sweep({"gamma": [0.0], "law_code": [3.0]}), "law_code"),
+    (_sweep({"gamma": [0.0], "lr": [0.0]}), "lr"),
+    (_sweep({"gamma": [0.0], "beta": [1.0]}), "swept parameters"),
+    (_sweep({"gamma": [0.0], "alpha": [2.0], "density": [5.0]}), "density"),
+    (_sweep({"gamma": [0.0], "m": [16.0]}, {**_S, "m": None, "m_max": 8}), "m must be"),
+    (_sweep({"gamma": [0.0]}, {**_S, "max_rate": 0.5}), "max_rate"),
+    (_sweep({"gamma": [0.0]}, {**_S, "n": 0}), "n must be"),
+    (_sweep({"gamma": [0.0]}, {**_S, "m": 100}), "m must be <= n"),
+    (_sweep({"gamma": [0.0]}, {**_S, "steps": 2.5}), "steps"),
+    (lambda: sp.build({**_S, "n": 2**40}), "n must be"),
+    (lambda: sp.make_grid(widths=[4, 8], gammas=[-300.0], **_S), "gamma"),
+    (lambda: dataclasses.replace(_QUICK, gammas=(-1.0, 250.0)).validate(), "gamma"),
+    (lambda: dataclasses.replace(_QUICK, lr=float("inf")).validate(), "lr"),
+    (lambda: sp.compare(dataclasses.replace(_QUICK, n=1), "/nonexistent", progress=False), "n"),
+]
+
+
+@pytest.mark.parametrize(("call", "match"), BAD_API)
+def test_bad_api_inputs_fail_in_one_line_before_compiling(call, match, no_compile):
+    before = sweep.trace_count("sp-bad-input")
+    with pytest.raises((ValueError, TypeError), match=match) as err:
+        call()
+    assert "\n" not in str(err.value).strip()
+    assert sweep.trace_count("sp-bad-input") == before
+
+
+BAD_CLI = [
+    # verb-level: the config's or the engine's one-line error
+    (["compare", "superposition", "--quick", "--n", "0"], "n"),
+    (["compare", "superposition", "--quick", "--widths", "8,300"], "widths"),
+    (["compare", "superposition", "--quick", "--gammas=-1,500"], "gamma must satisfy"),
+    (["compare", "superposition", "--quick", "--lr", "-1"], "lr"),
+    (["compare", "superposition", "--quick", "--laws", "zipf"], "laws"),
+    (["compare", "superposition", "--quick", "--window-min", "20"], "window"),
+    (["phase-diagram", "superposition", "--quick", "--alphas=-1,1"], "alpha"),
+    (["phase-diagram", "superposition", "--quick", "--steps", "0"], "steps"),
+]
+
+BAD_OPTIONS = [
+    # option parsing: argparse's usage, then one error line naming the option
+    (["compare", "superposition", "--quick", "--widths", "a,b"], "--widths"),
+    (["compare", "superposition", "--quick", "--lr-rule", "sqrt"], "--lr-rule"),
+    (["phase-diagram", "superposition", "--quick", "--seeds", "1.5"], "--seeds"),
+]
+
+
+@pytest.mark.parametrize(("argv", "match"), BAD_CLI)
+def test_bad_cli_inputs_exit_2_with_one_line(argv, match, tmp_path, capsys, no_compile):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv, "--out", str(tmp_path / "out"), "--no-progress"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("solvable: error:"), err
+    assert match in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "out" / "sweep").exists()
+
+
+@pytest.mark.parametrize(("argv", "match"), BAD_OPTIONS)
+def test_bad_cli_options_exit_2_naming_the_option(argv, match, tmp_path, capsys, no_compile):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv, "--out", str(tmp_path / "out"), "--no-progress"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert "error: argument " + match in last, last
+    assert not (tmp_path / "out").exists()
+
+
+def test_diverged_runs_are_flagged_counted_and_left_out_of_the_fit():
+    """Setting alpha = 1.5 trains at lr = 100 at its widest width only (widths padded into one
+    program, lr swept per point): those runs blow up (final loss >> 10^3 sum_i Var(x_i)) while
+    every other run is fine. They are flagged, NaN in the tidy data, out of the fit, counted."""
+    static = {"n": 64, "m_max": 8, "steps": 30, "batch": 16, "eval_batches": 1}
+    points = {
+        "m": [2.0, 4.0, 8.0] * 2,
+        "gamma": [0.0] * 6,
+        "alpha": [1.0] * 3 + [1.5] * 3,
+        "lr": [0.01] * 5 + [100.0],
+    }
+    grid = Grid.zipped(static={**static, "n_checkpoints": 8}, points=points, seeds=2)
+    result = sweep.run_sweep(sp.build, grid, progress=False, name="sp-diverging")
+    raw = result.groups[0]
+    np.testing.assert_array_equal(raw["diverged"].values.any(axis=1), [0, 0, 0, 0, 0, 1])
+    assert raw["finite"].values.all()  # finite, but huge: only the bound catches them
+    assert (raw["final_loss"].values[5] > 1e3 * 1.3).all()
+    data = sp.tidy(result)
+    np.testing.assert_array_equal(sp.diverged_counts(data), [[0, 0, 0], [0, 0, 2]])
+    assert np.isnan(data["final_loss"].values[1, 2]).all()
+    rows = sp.comparison_rows(data, n_boot=50)
+    fits = sp.exponent_rows(rows)
+    good, bad = fits[("power", 0.0, 1.0)], fits[("power", 0.0, 1.5)]
+    assert good.extras["n_diverged"] == "0" and "note" not in good.extras
+    assert bad.extras["n_diverged"] == "2" and "diverged" in bad.extras["note"]
+    phi = [r for r in rows if r.quantity == "phi_half" and r.params["alpha"] == 1.5]
+    assert phi[0].extras["n_diverged"] == "2"
+    # the fit is the one over the surviving widths, not over the blown-up values
+    survivors = fit.bootstrap_power_law([2, 4], data["final_loss"].values[1, :2].T, n_boot=50)
+    assert bad.measured == pytest.approx(survivors.exponent)
+    with_bad = fit.fit_power_law([2, 4, 8], raw["final_loss"].values[3:].mean(axis=1))
+    assert abs(with_bad.exponent - bad.measured) > 1.0
+    # figures leave them out and say so
+    legend = [t.get_text() for t in sp.plot_loss_vs_m(data, rows).axes[0].get_legend().texts]
+    assert any("2 diverged" in t for t in legend)
+    phase = sp.plot_phase_diagram(data, rows).axes[0].get_legend_handles_labels()[1]
+    assert "diverged runs (left out)" in phase
+
+
+def test_a_size_that_cannot_fit_is_refused_up_front(no_compile):
+    grid = sp.make_grid(n=10**6, widths=[5 * 10**5], steps=10, batch=8, gammas=[0.0])
+    before = sweep.trace_count("sp-huge")
+    with pytest.raises(ValueError, match=r"n=1000000.*m=500000") as err:
+        sweep.run_sweep(sp.build, grid, progress=False, name="sp-huge")
+    assert "one run needs" in str(err.value)
+    assert sweep.trace_count("sp-huge") == before
+
+
+def test_quick_figures_are_stamped(tmp_path):
+    module = importlib.import_module("paper_figures.superposition.liu2025_overlap_vs_m")
+    data = _synthetic()
+    for preset, stamped in (("quick", True), ("default", False)):
+        cfg = module.config(preset)
+        captured = []
+        orig = Figure.savefig
+
+        def spy(fig, *args, _orig=orig, _captured=captured, **kwargs):
+            _captured.append([t.get_text() for t in fig.texts])
+            return _orig(fig, *args, **kwargs)
+
+        Figure.savefig = spy
+        try:
+            module.plot({"data": data, "config": cfg, "rows": []}, tmp_path)
+        finally:
+            Figure.savefig = orig
+        assert (QUICK_NOTE in captured[0]) is stamped

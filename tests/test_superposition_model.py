@@ -177,3 +177,110 @@ def test_build_rejects_bad_static():
 def test_simulate_requires_the_swept_width_when_padded():
     with pytest.raises(ValueError, match="m"):
         model.simulate(jax.random.key(0), {"gamma": jnp.float32(1.0)}, {**_TINY, "m_max": 8})
+
+
+# --- limits: stability, divergence bound, memory -------------------------------------------------
+@pytest.mark.parametrize("gamma_sign", [-1.0, 1.0])
+def test_weight_decay_is_stable_exactly_below_the_theory_limit(gamma_sign):
+    """Decay-only steps (zero gradients: Adam's update is 0) of the real optimiser: row norms
+    settle (to 1 for gamma < 0, to 0 for gamma > 0) iff |gamma| < max_stable_weight_decay(lr)."""
+    lr = 0.05
+    limit = theory.max_stable_weight_decay(lr)
+    w = jnp.array([[0.6, 0.8], [0.9, 1.2]])  # row norms 1, 1.5
+    params = {"W": w, "b": jnp.zeros(2)}
+    zero = jax.tree.map(jnp.zeros_like, params)
+    target = 1.0 if gamma_sign < 0 else 0.0
+    drift = {}
+    for ratio in (0.95, 1.05):
+        opt = model.make_optimizer(lr, gamma_sign * ratio * limit, steps=10**6, warmup=1)
+        state, theta = opt.init(params), params
+        for _ in range(40):  # the cosine schedule stays ~1 over these steps
+            upd, state = opt.update(zero, state, theta)
+            theta = optax.apply_updates(theta, upd)
+        drift[ratio] = float(jnp.max(jnp.abs(jnp.linalg.norm(theta["W"], axis=1) - target)))
+    assert drift[0.95] < 0.5 and drift[1.05] > 1.0, drift
+
+
+_STATIC = {"n": 64, "m": 8, "steps": 60, "batch": 32}
+
+
+@pytest.mark.parametrize(
+    ("point", "static", "match"),
+    [
+        ({"alpha": 1.0}, _STATIC, "must include"),
+        ({"gamma": 0.0, "beta": 1.0}, _STATIC, "swept parameters must be among"),
+        ({"gamma": 0.0, "m": 4.0}, _STATIC, "swept parameters must be among"),
+        ({"gamma": math.inf}, _STATIC, "gamma"),
+        ({"gamma": 0.0, "alpha": -1.0}, _STATIC, "alpha"),
+        ({"gamma": 0.0, "law_code": 1.5}, _STATIC, "law_code"),
+        ({"gamma": 0.0, "lr": 0.0}, _STATIC, "lr"),
+        ({"gamma": 0.0, "lr_b": -1.0}, _STATIC, "lr_b"),
+        ({"gamma": 0.0, "density": 0.0}, _STATIC, "density"),
+        ({"gamma": 0.0, "alpha": 2.0, "density": 5.0}, _STATIC, "density"),
+        ({"gamma": 0.0, "alpha": 0.0}, {**_STATIC, "max_rate": 0.5}, "max_rate"),
+        ({"gamma": 250.0}, _STATIC, r"\|gamma\| < 2/lr = 200"),
+        ({"gamma": -20.0, "lr": 0.1}, _STATIC, "gamma"),
+        ({"gamma": 0.0, "m": 9.0}, {**_STATIC, "m": None, "m_max": 8}, "m"),
+        ({"gamma": 0.0, "m": 2.5}, {**_STATIC, "m": None, "m_max": 8}, "m"),
+    ],
+)
+def test_check_point_refuses(point, static, match):
+    static = {k: v for k, v in static.items() if v is not None}
+    with pytest.raises((ValueError, TypeError), match=match) as err:
+        sp.check_point(point, static)
+    assert "\n" not in str(err.value)
+
+
+def test_check_point_accepts_the_edges():
+    sp.check_point({"gamma": -199.0, "alpha": 1.5}, _STATIC)  # |gamma| < 2 / 0.01
+    sp.check_point({"gamma": 0.0, "law_code": 2.0, "lr": 5.0}, _STATIC)
+    sp.check_point({"gamma": 1.0, "m": 8.0}, {"n": 64, "m_max": 8, "steps": 60, "batch": 32})
+    # the paper's rule: lr = 0.02 (8/m)^(1/4) at m = 8 -> |gamma| < 100
+    sp.check_point({"gamma": -99.0}, {**_STATIC, "lr_rule": "liu2025-large"})
+    with pytest.raises(ValueError, match="gamma"):
+        sp.check_point({"gamma": -101.0}, {**_STATIC, "lr_rule": "liu2025-large"})
+
+
+def test_divergence_bound_is_a_thousand_times_the_zero_model_loss():
+    static = {**_STATIC, "law": "power"}
+    params = {"gamma": jnp.float32(0.0), "alpha": jnp.float32(1.0)}
+    bound = sp.DIVERGENCE_FACTOR * theory.zero_model_loss(theory.frequencies(64, 1.0))
+    curve = jnp.full(8, 50.0)  # the curve's start is not the reference (initial loss ~ n/2)
+    for final, expected in ((0.5, False), (0.999 * bound, False), (1.001 * bound, True)):
+        out = {"final_loss": jnp.float32(final), "loss_curve": curve}
+        assert bool(jax.jit(lambda o, p: sp.is_diverged(o, p, static))(out, params)) is expected
+    # per point: a linear law has its own sum of variances
+    lin = {"gamma": jnp.float32(0.0), "law_code": jnp.float32(2.0)}
+    bound_lin = sp.DIVERGENCE_FACTOR * theory.zero_model_loss(theory.frequencies(64, law="linear"))
+    out = {"final_loss": jnp.float32(1.001 * bound_lin), "loss_curve": curve}
+    assert bool(sp.is_diverged(out, lin, static))
+    assert not bool(sp.is_diverged({"final_loss": jnp.float32(jnp.nan)}, params, static))
+
+
+def test_bytes_per_run_formula():
+    small = sp.bytes_per_run({**_STATIC, "batch": 8})
+    big = sp.bytes_per_run({**_STATIC, "n": 64 * 100, "m": 8 * 100, "batch": 8})
+    # W-sized arrays dominate at large n m: 6 float32 copies of W
+    assert big == pytest.approx(4 * 6 * 6400 * 800, rel=0.1)
+    assert small < big
+    padded = sp.bytes_per_run({"n": 64, "m_max": 8, "steps": 60, "batch": 32})
+    assert padded == sp.bytes_per_run(_STATIC)  # the padded program holds m_max columns
+    huge = sp.bytes_per_run({"n": 10**6, "m": 5 * 10**5, "steps": 10, "batch": 8})
+    assert huge > 1e13
+    assert sp.build(_STATIC).bytes_per_run == sp.bytes_per_run(_STATIC)
+
+
+@pytest.mark.slow
+def test_bytes_per_run_bounds_xla_memory_analysis():
+    """The estimate is an upper bound of XLA's own count (temporaries + arguments + outputs),
+    and not a loose one (within 2.5x), for a W-dominated and a batch-dominated shape."""
+    for static in (
+        {"n": 2048, "m": 64, "steps": 20, "batch": 256, "eval_batches": 1},
+        {"n": 4096, "m": 256, "steps": 20, "batch": 32, "eval_batches": 1},
+    ):
+        experiment = sp.build(static)
+        params = {"gamma": jnp.float32(-1.0), "alpha": jnp.float32(1.0)}
+        stats = jax.jit(experiment.run).lower(jax.random.key(0), params).compile()
+        mem = stats.memory_analysis()
+        used = mem.temp_size_in_bytes + mem.argument_size_in_bytes + mem.output_size_in_bytes
+        assert used <= experiment.bytes_per_run <= 2.5 * used, (static, used)

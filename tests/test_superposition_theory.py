@@ -220,3 +220,26 @@ def test_large_run_learning_rates():
     lr, lr_b = sp.large_run_learning_rates(jnp.asarray([128.0]))
     np.testing.assert_allclose(lr, [0.02 * (1 / 16) ** 0.25], rtol=1e-6)
     np.testing.assert_allclose(lr_b, [2 / 128], rtol=1e-6)
+
+
+def test_zero_model_loss_is_the_weak_loss_with_nothing_represented():
+    for law, alpha in (("power", 1.0), ("power", 2.0), ("exponential", 0.0), ("linear", 0.0)):
+        p = sp.frequencies(300, alpha, law=law)
+        expected = _weak_loss_by_hand(300, 0, alpha) if law == "power" else None
+        value = sp.zero_model_loss(p)
+        assert value == pytest.approx(sp.weak_loss_from_frequencies(p, 0), rel=1e-12)
+        if expected is not None:
+            assert value == pytest.approx(expected, rel=1e-10)
+        # the same formula on (traced) jax arrays
+        traced = jax.jit(sp.zero_model_loss)(jnp.asarray(p, jnp.float32))
+        assert float(traced) == pytest.approx(value, rel=1e-5)
+    # E = 1: sum Var = 4/3 - sum p^2 < 4/3
+    assert 1.0 < sp.zero_model_loss(sp.frequencies(1000, 1.0)) < 4.0 / 3.0
+
+
+def test_max_stable_weight_decay():
+    assert sp.max_stable_weight_decay(0.01) == pytest.approx(200.0)
+    assert sp.max_stable_weight_decay(2.0) == pytest.approx(1.0)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr"):
+            sp.max_stable_weight_decay(bad)

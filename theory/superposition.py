@@ -44,6 +44,7 @@ __all__ = [
     "frequencies",
     "frequencies_from_code",
     "large_run_learning_rates",
+    "max_stable_weight_decay",
     "model_exponent",
     "predicted_exponents",
     "predicted_phi1",
@@ -53,6 +54,7 @@ __all__ = [
     "weak_loss",
     "weak_loss_from_frequencies",
     "welch_bound",
+    "zero_model_loss",
 ]
 
 S_MEAN = 1.0
@@ -159,6 +161,24 @@ def feature_variances(p: Sequence[float] | np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(p)) or p.min() < 0.0 or p.max() > 1.0:
         raise ValueError(f"p must lie in [0, 1], got range [{p.min()}, {p.max()}]")
     return S_SECOND_MOMENT * p - S_MEAN**2 * p**2
+
+
+def zero_model_loss(p):
+    """``sum_i Var(x_i) = <s^2> sum_i p_i - <s>^2 sum_i p_i^2``: the loss of the zero-width model.
+
+    With nothing represented (``W = 0``) the best output is the constant ``b_i = <x_i>``, and each
+    feature costs its variance (Liu, Liu & Gore 2025, §4: the weak-superposition loss with
+    ``k = 0``). Any trained model should do at least this well; the simulator calls a run whose
+    final loss exceeds it by orders of magnitude diverged. No argument checks and only array
+    methods, so ``p`` may be a NumPy array or a (traced) ``jax.numpy`` array.
+
+    Args:
+        p: frequencies, shape ``(n,)``.
+
+    Returns:
+        A scalar of ``p``'s array type.
+    """
+    return S_SECOND_MOMENT * p.sum() - S_MEAN**2 * (p * p).sum()
 
 
 def weak_loss_from_frequencies(p: Sequence[float] | np.ndarray, k: int) -> float:
@@ -409,3 +429,17 @@ def large_run_learning_rates(width):
         ``(lr, lr_b)``, of ``width``'s type.
     """
     return 0.02 * (8.0 / width) ** 0.25, 2.0 / width
+
+
+def max_stable_weight_decay(lr: float) -> float:
+    """The largest ``|gamma|`` for which the signed weight decay at learning rate ``lr`` is stable.
+
+    The decoupled decay step of Liu, Liu & Gore (2025) is ``W_i <- W_i (1 - eta gamma)`` for
+    ``gamma >= 0`` and moves the row norm ``r`` to ``1 + (1 - eta |gamma|)(r - 1)`` for
+    ``gamma < 0``: a contraction (to 0, resp. to the unit sphere) iff ``eta |gamma| < 2``. The
+    schedule's peak learning rate is ``lr``, so runs need ``|gamma| < 2 / lr``.
+
+    Args:
+        lr: peak learning rate of ``W``, ``> 0``.
+    """
+    return 2.0 / check_float("lr", lr, low=0.0, strict=True)

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from simulations.plotting import stamp
 from simulations.superposition import CompareConfig, PhaseDiagramConfig, comparison_rows, run_config
+
+QUICK_NOTE = "quick preset: small sizes, exponents biased"
+"""Stamped on every figure drawn from a quick-preset sweep."""
 
 
 def compute_sweep(config_class: type[CompareConfig] | type[PhaseDiagramConfig], cfg: dict, name):
-    """Run ``config_class.from_dict(cfg)``; returns ``{"data", "config", "rows"}`` (all cached)."""
-    sweep_config = config_class.from_dict(cfg)
+    """Run the sweep of ``cfg`` (a ``config_class`` as a dict, plus the key ``preset``); returns
+    ``{"data", "config", "rows"}`` (all cached)."""
+    sweep_config = config_class.from_dict({k: v for k, v in cfg.items() if k != "preset"})
     sweep_config.validate()
     data = run_config(sweep_config, name=name, progress=False)
     rows = comparison_rows(
@@ -17,3 +26,11 @@ def compute_sweep(config_class: type[CompareConfig] | type[PhaseDiagramConfig], 
         exp_scale=sweep_config.exp_scale,
     )
     return {"data": data, "config": dict(cfg), "rows": rows}
+
+
+def save_figure(fig: Figure, path: Path, cfg: dict) -> Path:
+    """Save ``fig`` to ``path`` (PNG), stamped with :data:`QUICK_NOTE` when ``cfg`` is quick."""
+    if cfg.get("preset") == "quick":
+        stamp(fig, QUICK_NOTE)
+    fig.savefig(path, dpi=120)
+    return Path(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paper_figures.superposition._sweeps import save_figure
 from paper_figures.superposition.liu2025_loss_vs_m import compute, config, rows
 from simulations.superposition import plot_exponents
 
@@ -19,6 +20,5 @@ DESCRIPTION = "Superposition toy model: alpha_m vs alpha with the weak and stron
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
     cfg = data["config"]
-    path = Path(out_dir) / "liu2025_exponent_vs_alpha.png"
-    plot_exponents(rows(data), n=cfg["n"], widths=cfg["widths"]).savefig(path, dpi=120)
-    return [path]
+    fig = plot_exponents(rows(data), n=cfg["n"], widths=cfg["widths"])
+    return [save_figure(fig, Path(out_dir) / "liu2025_exponent_vs_alpha.png", cfg)]

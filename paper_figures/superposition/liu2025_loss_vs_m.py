@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from paper_figures.superposition._sweeps import compute_sweep
+from paper_figures.superposition._sweeps import compute_sweep, save_figure
 from simulations.compare import ComparisonRow
 from simulations.superposition import CompareConfig, plot_loss_vs_m
 from theory.superposition import LAWS
@@ -25,7 +25,7 @@ DESCRIPTION = "Superposition toy model: loss vs width, weak vs strong, three fre
 
 
 def config(preset: str) -> dict:
-    """The sweep of ``preset`` (a :class:`CompareConfig` as a dict)."""
+    """The sweep of ``preset`` (a :class:`CompareConfig` as a dict, plus the key ``preset``)."""
     if preset == "quick":
         cfg = CompareConfig(
             n=128,
@@ -42,7 +42,7 @@ def config(preset: str) -> dict:
         )
     else:
         cfg = CompareConfig.preset(preset)
-    return dataclasses.asdict(cfg)
+    return {**dataclasses.asdict(cfg), "preset": preset}
 
 
 def compute(cfg: dict) -> dict:
@@ -57,7 +57,5 @@ def rows(data: dict) -> list[ComparisonRow]:
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
-    path = Path(out_dir) / "liu2025_loss_vs_m.png"
     fig = plot_loss_vs_m(data["data"], rows(data), exp_scale=data["config"]["exp_scale"])
-    fig.savefig(path, dpi=120)
-    return [path]
+    return [save_figure(fig, Path(out_dir) / "liu2025_loss_vs_m.png", data["config"])]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paper_figures.superposition._sweeps import save_figure
 from paper_figures.superposition.liu2025_loss_vs_m import compute, config
 from simulations.superposition import plot_norm_histograms
 
@@ -19,9 +20,7 @@ DESCRIPTION = "Superposition toy model: row-norm histograms in weak and strong s
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
-    path = Path(out_dir) / "liu2025_norm_histograms.png"
     fig = plot_norm_histograms(
         data["data"], setting_filter=lambda d, s: str(d["law"].values[s]) == "power"
     )
-    fig.savefig(path, dpi=120)
-    return [path]
+    return [save_figure(fig, Path(out_dir) / "liu2025_norm_histograms.png", data["config"])]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from paper_figures.superposition._sweeps import save_figure
 from paper_figures.superposition.liu2025_loss_vs_m import compute, config
 from simulations.superposition import plot_overlaps
 
@@ -18,6 +19,5 @@ DESCRIPTION = "Superposition toy model: mean squared overlap vs width against 1/
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
-    path = Path(out_dir) / "liu2025_overlap_vs_m.png"
-    plot_overlaps(data["data"]).savefig(path, dpi=120)
-    return [path]
+    fig = plot_overlaps(data["data"])
+    return [save_figure(fig, Path(out_dir) / "liu2025_overlap_vs_m.png", data["config"])]

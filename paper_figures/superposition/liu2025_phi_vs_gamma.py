@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from paper_figures.superposition._sweeps import compute_sweep
+from paper_figures.superposition._sweeps import compute_sweep, save_figure
 from simulations.compare import ComparisonRow
 from simulations.superposition import (
     PhaseDiagramConfig,
@@ -23,7 +23,7 @@ DESCRIPTION = "Superposition toy model: phi_1/2 vs weight decay gamma, coloured 
 
 
 def config(preset: str) -> dict:
-    """The sweep of ``preset`` (a :class:`PhaseDiagramConfig` as a dict)."""
+    """The sweep of ``preset`` (a :class:`PhaseDiagramConfig` as a dict, plus key ``preset``)."""
     if preset == "quick":
         cfg = PhaseDiagramConfig(
             n=128,
@@ -39,7 +39,7 @@ def config(preset: str) -> dict:
         )
     else:
         cfg = PhaseDiagramConfig.preset(preset)
-    return dataclasses.asdict(cfg)
+    return {**dataclasses.asdict(cfg), "preset": preset}
 
 
 def compute(cfg: dict) -> dict:
@@ -54,10 +54,9 @@ def rows(data: dict) -> list[ComparisonRow]:
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
-    out = Path(out_dir)
-    paths = [out / "liu2025_phi_vs_gamma.png"]
-    plot_phi_vs_gamma(data["data"]).savefig(paths[0], dpi=120)
-    if len(data["config"]["alphas"]) > 1:
-        paths.append(out / "liu2025_phase_map.png")
-        plot_phase_diagram(data["data"], rows(data)).savefig(paths[1], dpi=120)
+    out, cfg = Path(out_dir), data["config"]
+    paths = [save_figure(plot_phi_vs_gamma(data["data"]), out / "liu2025_phi_vs_gamma.png", cfg)]
+    if len(cfg["alphas"]) > 1:
+        fig = plot_phase_diagram(data["data"], rows(data))
+        paths.append(save_figure(fig, out / "liu2025_phase_map.png", cfg))
     return paths

@@ -9,6 +9,8 @@ superposition. Theory: :mod:`theory.superposition`.
 Layers, each importing only those above it in this list:
 
 * :mod:`.model`: samplers, loss, optimiser, one training run (:func:`simulate`); pure JAX.
+* :mod:`.limits`: what a run may be given (:func:`check_point`, incl. the weight decay's
+  stability), when it diverged (:func:`is_diverged`), its memory (:func:`bytes_per_run`).
 * :mod:`.experiment`: :class:`CompareConfig`, :class:`PhaseDiagramConfig` (presets ``quick``,
   ``default``, ``paper``), :func:`make_grid`, :func:`build`, :func:`run_config`, :func:`tidy`.
 * :mod:`.analysis`: :func:`comparison_rows` (measured ``alpha_m`` and ``phi_1/2`` beside theory).
@@ -37,6 +39,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "mean_sq_overlap",
             "resolve_static",
             "row_statistics",
+            "run_frequencies",
             "sample_features",
             "sample_sparse_features",
             "signed_weight_decay",
@@ -46,6 +49,14 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "sparse_toy_model_loss",
             "toy_model_loss",
             "train",
+        ),
+        "limits": (
+            "DIVERGENCE_FACTOR",
+            "SWEPT_NAMES",
+            "bytes_per_run",
+            "check_point",
+            "is_diverged",
+            "sampler_rate",
         ),
         "experiment": (
             "CompareConfig",
@@ -59,6 +70,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "analysis": (
             "PARAM_NAMES",
             "comparison_rows",
+            "diverged_counts",
             "exponent_rows",
         ),
         "plots": (

@@ -16,10 +16,24 @@ from scipy import stats
 from simulations import compare, fit
 from theory import superposition as theory
 
-__all__ = ["PARAM_NAMES", "comparison_rows", "exponent_rows"]
+__all__ = ["PARAM_NAMES", "comparison_rows", "diverged_counts", "exponent_rows"]
 
 PARAM_NAMES = ("law", "gamma", "alpha")
 """Parameter columns of the comparison table: one row pair per setting."""
+
+
+def diverged_counts(data: xr.Dataset) -> np.ndarray:
+    """Diverged seeds per ``(setting, m)`` of tidy data (int array): the engine's ``diverged``
+    flag (non-finite or above :func:`.limits.is_diverged`'s bound), else non-``finite`` runs
+    (data of an older store), else none; runs not ``complete`` are not counted."""
+    shape = (data.sizes["setting"], data.sizes["m"])
+    for name, bad in (("diverged", True), ("finite", False)):
+        if name in data:
+            flags = np.asarray(data[name].values, dtype=bool) == bad
+            if "complete" in data:
+                flags &= np.asarray(data["complete"].values, dtype=bool)
+            return flags.reshape(*shape, -1).sum(axis=-1)
+    return np.zeros(shape, dtype=int)
 
 
 def comparison_rows(
@@ -40,6 +54,10 @@ def comparison_rows(
     (weak) or 1 (strong) (:func:`theory.superposition.predicted_phi_half`), interval a
     t-interval over seeds.
 
+    Diverged runs (:func:`diverged_counts`; NaN in tidy data) never enter a fit or a mean: every
+    row carries their number over the fitted widths in the extra ``n_diverged`` (``0``
+    included), and a row built without some of its runs says so in ``note``.
+
     Args:
         data: tidy sweep data with attribute ``n``.
         window: inclusive ``(m_min, m_max)`` of the fit (``None`` ends are open).
@@ -50,15 +68,23 @@ def comparison_rows(
     widths = np.asarray(data["m"].values)
     lo, hi = window if window is not None else (None, None)
     inwin = (widths >= (lo or 0)) & (widths <= (hi or np.inf))
+    counts = diverged_counts(data)
     rows = []
     for s in range(data.sizes["setting"]):
+        n_div = int(counts[s][inwin].sum())
+        flag = {"n_diverged": str(n_div)}
+        if n_div:
+            flag["note"] = f"{n_div} diverged runs left out"
         law = str(data["law"].values[s])
         gamma, alpha = float(data["gamma"].values[s]), float(data["alpha"].values[s])
         params = {"law": law, "gamma": gamma, "alpha": alpha}
         regime = theory.predicted_regime(gamma)
         pred = theory.predicted_exponents(n, widths[inwin].tolist(), law, alpha, exp_scale)
-        phi = data["phi_half"].values[s][inwin]  # (m, seed)
-        phi_mean = float(np.nanmean(phi))
+        phi = data["phi_half"].values[s][inwin]  # (m, seed); NaN where a run diverged
+        with warnings.catch_warnings():  # every run diverged: NaN, and n_diverged says why
+            warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+            phi_mean = float(np.nanmean(phi))
+            per_seed = np.nanmean(phi, axis=0)
         ys = data["final_loss"].values[s].T  # (seed, m)
         try:
             with warnings.catch_warnings():  # one seed: the regression interval, knowingly
@@ -87,10 +113,10 @@ def comparison_rows(
                     else f"{alpha - 1:g}",
                     "phi_half": f"{phi_mean:.3f}",
                     "window": win,
+                    **flag,
                 },
             )
         )
-        per_seed = np.nanmean(phi, axis=0)
         per_seed = per_seed[np.isfinite(per_seed)]
         if per_seed.size >= 2:
             half = stats.t.ppf(0.975, per_seed.size - 1) * per_seed.std(ddof=1)
@@ -107,7 +133,7 @@ def comparison_rows(
                 measured=phi_mean,
                 ci_low=phi_mean - half,
                 ci_high=phi_mean + half,
-                extras={"window": win},
+                extras={"window": win, **flag},
             )
         )
     return rows

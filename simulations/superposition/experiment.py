@@ -32,6 +32,7 @@ from simulations import sweep
 from simulations.grid import Experiment, Grid
 from simulations.results import SweepResult, mask_diverged
 from simulations.steps import log_steps
+from simulations.superposition.limits import bytes_per_run, check_point, is_diverged, sampler_rate
 from simulations.superposition.model import (
     HIST_BINS,
     HIST_WIDTH,
@@ -66,18 +67,26 @@ def build(static: Mapping[str, Any]) -> Experiment:
 
     Returns:
         An Experiment whose ``run(key, params)`` is :func:`.model.simulate` (``params``: ``gamma``
-        and the optional swept names); outputs as listed in :mod:`.model`. float32.
+        and the optional swept names); outputs as listed in :mod:`.model`. float32. Its
+        ``validate``, ``diverged`` and ``bytes_per_run`` are those of :mod:`.limits`.
+
+    Raises:
+        ValueError, TypeError: a bad static option (before anything is allocated or traced).
     """
     cfg = resolve_static(static)
     centers = (np.arange(HIST_BINS) + 0.5) * HIST_WIDTH
     return Experiment(
         run=functools.partial(simulate, static=cfg),
         dims={"loss_curve": ("step",), "norm_hist": ("norm_bin",), "row_norms": ("feature",)},
+        # no "feature" coordinate: an O(n) host array before the engine's memory check (a huge
+        # n must be refused, not allocated); tidy() labels the features 1..n
         coords={
             "step": log_steps(cfg["steps"], cfg["n_checkpoints"], zero=False),
             "norm_bin": centers,
-            "feature": np.arange(1, cfg["n"] + 1),
         },
+        validate=functools.partial(check_point, static=cfg),
+        diverged=functools.partial(is_diverged, static=cfg),
+        bytes_per_run=bytes_per_run(cfg),
     )
 
 
@@ -110,7 +119,8 @@ def make_grid(
     ``static_options``: the optional keys of :data:`.model.STATIC_DEFAULTS`.
 
     Every value is validated eagerly (``ValueError`` naming the parameter), so nothing is traced
-    with a bad input; each ``(law, alpha, density)`` must give frequencies below 1.
+    with a bad input; each ``(law, alpha, density)`` must give frequencies below 1, and every
+    point passes :func:`.limits.check_point` (e.g. a stable weight decay, ``|gamma| < 2/lr``).
     """
     widths = list(widths)
     if not widths:
@@ -142,7 +152,7 @@ def make_grid(
         p = theory.frequencies(n, a, law=law, density=density, scale=exp_scale)  # alpha >= 0
         if p[0] >= 1.0:
             raise ValueError(f"alpha={a}, law={law!r}, density={density} give p_1 = 1")
-        rate = max(rate, float(np.sum(-np.log1p(-p))))
+        rate = max(rate, sampler_rate(p))
         cols["law_code"].append(float(theory.LAWS.index(law)))
         cols["gamma"].append(g)
         cols["alpha"].append(a)
@@ -158,7 +168,12 @@ def make_grid(
         cols["m"] = [float(m) for m in widths for _ in range(n_pts)]
     else:
         static["m"] = widths
-    return Grid.zipped(static=static, points=cols, seeds=seeds)
+    grid = Grid.zipped(static=static, points=cols, seeds=seeds)
+    for combo in grid.static_combinations():  # the engine's checks, now (incl. decay stability)
+        cfg = resolve_static(combo)
+        for i in range(grid.n_points):
+            check_point(grid.point(i), cfg)
+    return grid
 
 
 # --- configs and presets -------------------------------------------------------------------------
@@ -423,8 +438,10 @@ def tidy(result: SweepResult) -> xr.Dataset:
 
     A *setting* is one ``(law, gamma, alpha)`` triple (coordinates along ``setting``); ``m`` is the
     width, whether it was static (one group per width) or swept (padded widths). Runs flagged
-    non-finite are NaN (:func:`simulations.results.mask_diverged`); missing runs are NaN too, and
-    so are the overlaps of runs with fewer than two rows above the threshold.
+    ``diverged`` (non-finite, or above the bound of :func:`.limits.is_diverged`) are NaN
+    (:func:`simulations.results.mask_diverged`) and stay flagged in the boolean ``diverged``;
+    missing runs are NaN too (not flagged), and so are the overlaps of runs with fewer than two
+    rows above the threshold.
     """
     entries = []
     for ds in result.groups:
@@ -462,9 +479,11 @@ def tidy(result: SweepResult) -> xr.Dataset:
         "m": widths,
         "seed": np.arange(n_seeds),
     }
-    for dim in ("step", "norm_bin", "feature"):
+    for dim in ("step", "norm_bin"):
         if dim in first.coords:
             coords[dim] = first[dim].values
+    if "feature" in first.dims:
+        coords["feature"] = np.arange(1, first.sizes["feature"] + 1)
     for name, count in (
         ("overlap_sq_strong", "count_strong"),
         ("overlap_sq_represented", "count_represented"),

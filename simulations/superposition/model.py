@@ -61,6 +61,7 @@ __all__ = [
     "mean_sq_overlap",
     "resolve_static",
     "row_statistics",
+    "run_frequencies",
     "sample_features",
     "sample_sparse_features",
     "signed_weight_decay",
@@ -346,7 +347,7 @@ def resolve_static(static: Mapping[str, Any]) -> dict[str, Any]:
     width_key = "m_max" if "m_max" in cfg else "m"
     for name in ("n", width_key, "steps", "batch", "eval_batches", "n_checkpoints"):
         check_int(name, cfg[name], 1)
-    check_int("n", cfg["n"], 2)
+    check_int("n", cfg["n"], 2, 2**31 - 1)  # int32 feature indices in the sampler
     if cfg[width_key] > cfg["n"]:
         raise ValueError(f"{width_key} must be <= n = {cfg['n']}, got {cfg[width_key]}")
     check_choice("law", cfg["law"], theory.LAWS)
@@ -501,6 +502,19 @@ def row_statistics(w: jax.Array) -> dict[str, jax.Array]:
     }
 
 
+def run_frequencies(
+    params: Mapping[str, Any], cfg: Mapping[str, Any], dtype=jnp.float32
+) -> jax.Array:
+    """The frequencies ``p`` (shape ``(n,)``) of one run: the swept ``alpha`` (default 0),
+    ``law_code`` and ``density`` (defaults: the static ``law`` and ``density``) of ``params``
+    (possibly traced), for the resolved static options ``cfg`` (:func:`resolve_static`)."""
+    alpha = params.get("alpha", jnp.asarray(0.0, dtype))
+    density = params.get("density", jnp.asarray(cfg["density"], dtype))
+    law_code = params.get("law_code", jnp.asarray(theory.LAWS.index(cfg["law"]), dtype))
+    n, scale = cfg["n"], float(cfg["exp_scale"])
+    return theory.frequencies_from_code(n, alpha, law_code, density, scale, dtype)
+
+
 def simulate(
     key: jax.Array, params: Mapping[str, jax.Array], static: Mapping[str, Any]
 ) -> dict[str, jax.Array]:
@@ -525,15 +539,12 @@ def simulate(
     if missing:
         raise ValueError(f"swept parameters must include {sorted(missing)}, got {sorted(params)}")
     gamma = params["gamma"]
-    alpha = params.get("alpha", jnp.asarray(0.0, dtype))
     lr = params.get("lr", jnp.asarray(cfg["lr"], dtype))
     lr_b = params.get("lr_b", lr if cfg["lr_b"] is None else jnp.asarray(cfg["lr_b"], dtype))
     if cfg["lr_rule"] == "liu2025-large":
         width = params["m"] if padded else jnp.asarray(float(m_cols), dtype)
         lr, lr_b = theory.large_run_learning_rates(width)
-    density = params.get("density", jnp.asarray(cfg["density"], dtype))
-    law_code = params.get("law_code", jnp.asarray(theory.LAWS.index(cfg["law"]), dtype))
-    p = theory.frequencies_from_code(n, alpha, law_code, density, float(cfg["exp_scale"]), dtype)
+    p = run_frequencies(params, cfg, dtype)
 
     k_init, k_train, k_eval = jax.random.split(key, 3)
     theta = init_params(k_init, n, m_cols, params["m"] if padded else None, dtype)

@@ -9,6 +9,7 @@ rows of :func:`.analysis.comparison_rows`.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 
 import matplotlib
@@ -18,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from simulations.compare import ComparisonRow
-from simulations.superposition.analysis import exponent_rows
+from simulations.superposition.analysis import diverged_counts, exponent_rows
 from theory import superposition as theory
 
 __all__ = [
@@ -35,6 +36,19 @@ __all__ = [
     "plot_phi_vs_gamma",
     "setting_label",
 ]
+
+
+def _nanmean(values, axis=None):
+    """Mean over the runs that did not diverge (NaN, silently, where every run diverged)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=axis)
+
+
+def _nanstd(values, axis=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanstd(values, axis=axis)
 
 
 def _colors(k: int) -> np.ndarray:
@@ -64,22 +78,26 @@ def draw_loss_vs_m(
 ) -> Axes:
     """Final loss vs width for the settings of one frequency law (mean ± sd over seeds), with
     the fitted ``alpha_m`` in the legend, the exact weak-superposition loss (dashed) and ``1/m``.
+    Diverged runs are left out; the legend counts them.
     """
     n = int(data.attrs["n"])
     widths = np.asarray(data["m"].values, dtype=float)
     fits = exponent_rows(list(rows))
     colors = _colors(max(2, data.sizes["setting"]))
     weak_drawn = set()
+    n_div = diverged_counts(data).sum(axis=1)
     for s in range(data.sizes["setting"]):
         if str(data["law"].values[s]) != law:
             continue
         _, gamma, alpha = _setting(data, s)
         y = data["final_loss"].values[s]  # (m, seed)
-        mean, sd = np.nanmean(y, axis=1), np.nanstd(y, axis=1)
+        mean, sd = _nanmean(y, axis=1), _nanstd(y, axis=1)
         r = fits.get((law, gamma, alpha))
         label = setting_label(law, gamma, alpha)
         if r is not None and math.isfinite(r.measured):
             label += f": α_m={r.measured:.2f}"
+        if n_div[s]:
+            label += f" ({n_div[s]} diverged, left out)"
         marker = "o" if gamma < 0 else "s"
         ax.errorbar(
             widths, mean, yerr=sd, fmt=marker + "-", color=colors[s], label=label, ms=4, lw=1
@@ -88,7 +106,7 @@ def draw_loss_vs_m(
             weak_drawn.add(alpha)
             weak = theory.weak_loss(n, widths.astype(int), alpha, law=law, scale=exp_scale)
             ax.plot(widths, weak, "--", color=colors[s], lw=1, alpha=0.7)
-    ref = np.nanmean(data["final_loss"].values) * widths[0] / widths
+    ref = _nanmean(data["final_loss"].values) * widths[0] / widths
     ax.plot(widths, ref, ":", color="gray", label="∝ 1/m")
     ax.set(
         xscale="log",
@@ -165,7 +183,7 @@ def draw_norm_histogram(ax: Axes, data: xr.Dataset, setting: int) -> Axes:
     centers = data["norm_bin"].values
     colors = _colors(data.sizes["m"])
     for k, m in enumerate(data["m"].values):
-        h = np.nanmean(data["norm_hist"].values[setting, k], axis=0)
+        h = _nanmean(data["norm_hist"].values[setting, k], axis=0)
         ax.step(centers, h, where="mid", color=colors[k], label=f"m = {m}")
     ax.axvline(0.5, color="gray", lw=0.8, ls=":")
     ax.axvline(1.0, color="gray", lw=0.8, ls="--")
@@ -192,19 +210,27 @@ def plot_norm_histograms(
 
 def plot_phase_diagram(data: xr.Dataset, rows: Sequence[ComparisonRow]) -> Figure:
     """Maps over ``(gamma, alpha)`` (power law) of ``phi_1/2`` at the largest width and of the
-    measured ``alpha_m``, with the predicted weak/strong boundary ``gamma = 0``."""
+    measured ``alpha_m``, with the predicted weak/strong boundary ``gamma = 0``. Settings with
+    diverged runs (left out of both maps) are marked ``×``; exponents whose interval is wider
+    than ``|predicted|`` (not determined) are ringed."""
     sel = [s for s in range(data.sizes["setting"]) if str(data["law"].values[s]) == "power"]
     gammas = np.unique(data["gamma"].values[sel])
     alphas = np.unique(data["alpha"].values[sel])
     phi = np.full((alphas.size, gammas.size), np.nan)
     am = np.full_like(phi, np.nan)
     fits = exponent_rows(list(rows))
+    n_div = diverged_counts(data).sum(axis=1)
+    marked, vague = [], []
     for s in sel:
         _, g, a = _setting(data, s)
         i, j = np.searchsorted(alphas, a), np.searchsorted(gammas, g)
-        phi[i, j] = np.nanmean(data["phi_half"].values[s, -1])
+        if n_div[s]:
+            marked.append((g, a))
+        phi[i, j] = _nanmean(data["phi_half"].values[s, -1])
         r = fits.get(("power", g, a))
         am[i, j] = np.nan if r is None else r.measured
+        if r is not None and not r.determined:
+            vague.append((g, a))
     fig = Figure(figsize=(10, 4), layout="tight")
     axes = fig.subplots(1, 2)
     for ax, z, title, cmap in (
@@ -214,7 +240,14 @@ def plot_phase_diagram(data: xr.Dataset, rows: Sequence[ComparisonRow]) -> Figur
         mesh = ax.pcolormesh(gammas, alphas, z, shading="nearest", cmap=cmap)
         fig.colorbar(mesh, ax=ax)
         ax.axvline(0.0, color="w", ls="--", lw=1.5, label="predicted boundary γ = 0")
+        if marked:
+            gx, ay = zip(*marked, strict=True)
+            ax.plot(gx, ay, "x", color="r", ms=8, mew=2, label="diverged runs (left out)")
         ax.set(xlabel="weight decay γ", ylabel="frequency exponent α", title=title)
+    if vague:
+        gx, ay = zip(*vague, strict=True)
+        axes[1].plot(gx, ay, "o", mfc="none", mec="0.6", ms=9, label="not determined")
+        axes[1].legend(fontsize=7, loc="lower left")
     axes[0].legend(fontsize=7, loc="lower left")
     return fig
 
@@ -227,7 +260,7 @@ def draw_overlaps(ax: Axes, data: xr.Dataset) -> Axes:
     for s in range(data.sizes["setting"]):
         if float(data["gamma"].values[s]) >= 0:
             continue
-        y = np.nanmean(data["overlap_sq_represented"].values[s], axis=1)
+        y = _nanmean(data["overlap_sq_represented"].values[s], axis=1)
         ax.plot(widths, y, "o-", ms=4, label=setting_label(*_setting(data, s)))
     ax.plot(
         widths, theory.random_overlap_moments(widths)[0], "k--", label="1/m (random unit vectors)"
@@ -254,7 +287,7 @@ def draw_phi_vs_gamma(ax: Axes, data: xr.Dataset, alpha: float) -> Axes:
     g = data["gamma"].values[order]
     colors = _colors(data.sizes["m"])
     for k, m in enumerate(data["m"].values):
-        phi = np.nanmean(data["phi_half"].values[order, k], axis=-1)
+        phi = _nanmean(data["phi_half"].values[order, k], axis=-1)
         ax.plot(g, phi, "o-", ms=3, color=colors[k], label=f"m = {m}")
         ax.axhline(theory.predicted_phi_half(n, int(m), "weak"), color=colors[k], ls=":", lw=0.8)
     ax.axvline(0.0, color="gray", ls="--", lw=1)
