@@ -10,9 +10,10 @@ import pickle
 import numpy as np
 import pytest
 
-from simulations import compare
+from simulations import cli, compare, fit, sweep
 from simulations import random_features as rfs
 from simulations.options import config_to_dict
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.random_features import commands
 from simulations.steps import log_steps
 
@@ -107,6 +108,7 @@ def test_compare_quick(tmp_path):
         assert abs(r.predicted - float(r.extras["asymptote"])) < 0.1, r
     e_t = rows[quantities.index("e_t")]
     assert abs(e_t.measured - e_t.predicted) < 0.05
+    assert [r.extras["n_diverged"] for r in rows] == ["0"] * len(rows)
 
 
 def test_compare_rejects_bad_config_before_running(tmp_path):
@@ -169,6 +171,102 @@ def test_measure_flow_scaling_on_synthetic_curves():
     # passing the theory reproduces the rows exactly
     again = rfs.measure_flow_scaling(SMALL, data, theory=flow.theory)
     assert again.rows == flow.rows
+
+
+def test_diverged_seeds_are_left_out_of_fits_and_counted():
+    """Diverged runs come back NaN from the drivers: the fit is the fit without those seeds,
+    the row says how many were left out (and its note flags it), the figure still draws."""
+    data = _synthetic_regimes()
+    bad = data.res_n.copy()
+    bad[[1, 4]] = np.nan  # two diverged seeds
+    var_n = data.var_n.copy()
+    var_n[0, 2] = np.nan  # one diverged run (its whole nested-size row is NaN in practice)
+    reg = rfs.measure_scaling_regimes(SMALL, data._replace(res_n=bad, var_n=var_n))
+    clean = rfs.measure_scaling_regimes(
+        SMALL, data._replace(res_n=np.delete(data.res_n, [1, 4], axis=0))
+    )
+    assert [r.extras["n_diverged"] for r in reg.rows] == ["2", "0", "0", "1"]
+    assert "2 diverged run(s): their seeds left out of the fit" in reg.rows[0].extras["note"]
+    assert "diverged" not in reg.rows[1].extras["note"]
+    assert reg.rows[0].measured == clean.rows[0].measured
+    assert reg.rows[0].ci_low == clean.rows[0].ci_low
+    flow_data = _synthetic_flow()
+    losses = flow_data.test_loss_avg.copy()  # (sizes, seeds, times)
+    losses[-1, 0] = np.nan  # seed 0 diverged at the largest N
+    losses[0, 1] = np.nan  # seed 1 diverged at the smallest N
+    flow = rfs.measure_flow_scaling(SMALL, flow_data._replace(test_loss_avg=losses))
+    assert [r.extras["n_diverged"] for r in flow.rows] == ["1", "2", "2", "2"]
+    kept = np.delete(np.transpose(losses, (1, 0, 2))[:, -1], 0, axis=0)
+    ref = fit.bootstrap_power_law(
+        flow_data.times, kept, window=SMALL.gf_window, n_boot=SMALL.n_boot, seed=0
+    )
+    assert flow.rows[0].measured == ref.exponent
+    # all seeds diverged: no fit (NaN), not a crash
+    none = rfs.measure_scaling_regimes(SMALL, data._replace(res_t=np.full_like(data.res_t, np.nan)))
+    assert math.isnan(none.rows[1].measured)
+    assert none.rows[1].extras["n_diverged"] == str(SMALL.seeds)
+    fig = rfs.compare_figure([reg], [flow])
+    assert any("diverged left out" in t.get_text() for ax in fig.axes for t in ax.texts)
+
+
+def test_diverging_descent_end_to_end_is_counted_in_the_rows():
+    """Real gradient descent at a step inside the theory's bound whose N = 1 draws partly blow
+    up: flagged by the engine, NaN in the driver, left out of e_t and counted."""
+    m = 64
+    lr = 0.98 * rfs.experiment.rf_theory.max_learning_rate(
+        rfs.experiment.rf_theory.latent_spectrum(m, 2.0), 1, math.inf
+    )
+    g = rfs.simulate_gradient_descent(
+        m,
+        [8, 4, 2, 1],
+        math.inf,
+        200,
+        b=2.0,
+        a=2.0,
+        learning_rate=lr,
+        seeds=16,
+        n_checkpoints=12,
+        pad=True,
+        name="test-rf-e2e-blowup",
+    )
+    flagged = g["diverged"].sum(axis=1)  # per N
+    assert flagged[-1] > 0 and np.isnan(g["test_loss_avg"][-1][g["diverged"][-1]]).all()
+    cfg = dataclasses.replace(SMALL, gf_latent=m, gf_window=(1.0, 100.0), n_boot=50)
+    data = rfs.FlowSweeps(2.0, 2.0, g["times"], g["n_features"], g["test_loss_avg"])
+    rows = rfs.measure_flow_scaling(cfg, data).rows
+    assert rows[0].extras["n_diverged"] == str(int(flagged[-1]))  # e_t: the last N (= 1)
+    assert rows[1].extras["n_diverged"] == str(int(flagged.sum()))  # frontier: every run
+    assert all(math.isfinite(r.measured) for r in rows)
+
+
+CLI_BAD = [
+    (["run", "random-features", "--b", "0.5"], "b must be > 1"),
+    (["run", "random-features", "--a", "nan"], "a must be finite"),
+    (["run", "random-features", "--ridge", "-1"], "ridge must be >= 0"),
+    (["run", "random-features", "--noise", "-0.1"], "noise must be >= 0"),
+    (["run", "random-features", "--b", "200", "--a", "2"], "b - a must be <="),
+    (["run", "random-features", "--features", "relu", "--n-test", "0"], "n_test"),
+    (
+        ["run", "random-features", "--n-latent", "100000000", "--n-features", "100000"],
+        "one run needs about",
+    ),
+    (["compare", "random-features", "--quick", "--res-sizes", "16,2048"], "res_sizes"),
+    (["compare", "random-features", "--quick", "--gf-window", "300,3"], "gf_window"),
+    (["compare", "random-features", "--quick", "--settings", "2,0.5"], "a must be > 1"),
+]
+
+
+@pytest.mark.parametrize("argv, message", CLI_BAD, ids=[" ".join(a[2:]) for a, _ in CLI_BAD])
+def test_cli_errors_are_one_line_before_compiling(argv, message, tmp_path, capsys):
+    names = ("rf-ridge", "res-N-b2-a2", "flow-b2-a2")
+    before = [sweep.trace_count(n) for n in names]
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv, "--no-progress", "--out", str(tmp_path / "out")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("solvable: error:"), err
+    assert message in err[0] and "Traceback" not in err[0]
+    assert [sweep.trace_count(n) for n in names] == before
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,7 +344,7 @@ def _synthetic_figure_data(name):
 
 
 @pytest.mark.parametrize("name", FIGURES)
-def test_figure_plots_synthetic_data(name, tmp_path):
+def test_figure_plots_synthetic_data(name, tmp_path, monkeypatch):
     mod = _figure(name)
     assert isinstance(mod.DESCRIPTION, str) and mod.DESCRIPTION
     for preset in ("quick", "default", "paper"):
@@ -254,8 +352,13 @@ def test_figure_plots_synthetic_data(name, tmp_path):
     with pytest.raises(ValueError, match="preset"):
         mod.config("huge")
     data = pickle.loads(pickle.dumps(_synthetic_figure_data(name)))
+    notes = []  # what the figure is stamped with: the quick-preset warning for quick data
+    monkeypatch.setattr(mod, "stamp", lambda fig, note: notes.append(note) or stamp(fig, note))
     paths = mod.plot(data, tmp_path)
     assert paths and all(p.stat().st_size > 5_000 for p in paths)
+    assert mod.config("quick")["preset"] == "quick"
+    mod.plot({**data, "preset": "quick"}, tmp_path)
+    assert notes == ["", QUICK_NOTE]
 
 
 @pytest.mark.slow

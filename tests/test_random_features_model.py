@@ -12,6 +12,7 @@ import pytest
 from simulations import random_features as rfs
 from simulations import steps, sweep
 from simulations.random_features import model
+from simulations.results import count_diverged
 from theory import random_features as rft
 
 
@@ -192,3 +193,207 @@ def test_presets_and_config_validation():
         rfs.RunConfig(features="cosine").validate()
     assert rfs.RunConfig(b=1.5).source == 1.5
     assert rfs.RunConfig(b=1.5, a=2.0).source == 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# issue 9: inputs checked before compiling, divergence flagged, memory refused up front
+# --------------------------------------------------------------------------------------------
+
+_OK = dict(b=2.0, a=2.0)
+
+
+def _ridge(name, *, nf=(8,), ns=(16,), **kw):
+    kw = {**_OK, "seeds": 2, **kw}
+    return lambda: rfs.simulate_ridge(32, list(nf), list(ns), name=name, **kw)
+
+
+def _gd(name, *, n=16, t=64, **kw):
+    args = {**_OK, "learning_rate": 0.2, **kw}
+    return lambda: rfs.simulate_gradient_descent(32, [n], t, 50, seeds=2, name=name, **args)
+
+
+def _grid_sweep(build, static, swept, name):
+    grid = sweep.Grid.product(static=static, swept=swept, seeds=2)
+    return lambda: sweep.run_sweep(build, grid, name=name, progress=False)
+
+
+_RIDGE_STATIC = dict(n_latent=32, n_features=8, n_samples=16)
+_RIDGE_POINT = dict(b=2.0, a=2.0, ridge=0.0, noise=0.0)
+
+# (case, call(name), expected message fragment) - every one must fail before any tracing
+BAD_INPUTS = [
+    ("a = nan", lambda n: _ridge(n, a=math.nan), "a must be finite, got nan"),
+    ("b <= 1", lambda n: _ridge(n, b=0.5), "b must be > 1, got 0.5"),
+    ("a <= 1", lambda n: _ridge(n, a=1.0), "a must be > 1"),
+    ("b = inf", lambda n: _ridge(n, b=math.inf), "b must be finite"),
+    ("negative ridge", lambda n: _ridge(n, ridge=[0.1, -1.0]), "ridge must be >= 0, got -1.0"),
+    ("noise not a number", lambda n: _ridge(n, noise="x"), "noise must be a real number"),
+    ("zero features", lambda n: _ridge(n, nf=(0,)), "n_features must be an integer >= 1"),
+    ("fractional samples", lambda n: _ridge(n, ns=(16.5,)), "n_samples must be an integer"),
+    ("unknown feature map", lambda n: _ridge(n, features="cosine"), "features must be one of"),
+    ("relu without test set", lambda n: _ridge(n, features="relu"), "n_test must be >= 1"),
+    ("bad pad", lambda n: _ridge(n, pad="both"), "pad must be True, False"),
+    ("zero seeds", lambda n: _ridge(n, seeds=0), "seeds must be an integer >= 1"),
+    (
+        "teacher overflows float32",
+        lambda n: _ridge(n, b=40.0, x64=False),
+        "b - a must be <=",
+    ),
+    (
+        "unstable learning rate",
+        lambda n: _gd(n, learning_rate=2.0),
+        "learning_rate must be < 1.7",
+    ),
+    ("negative learning rate", lambda n: _gd(n, learning_rate=-0.1), "learning_rate must be > 0"),
+    ("unknown method", lambda n: _gd(n, method="adam"), "method must be one of"),
+    (
+        "zero max_steps",
+        lambda n: lambda: rfs.simulate_gradient_descent(8, [4], 4, 0, **_OK),
+        "max_steps must be an integer >= 1",
+    ),
+    (
+        "unknown nested direction",
+        lambda n: lambda: rfs.simulate_nested_ridge(8, [2, 4], 4, nested="both", name=n, **_OK),
+        "nested must be one of",
+    ),
+    (
+        "swept name the model does not have",
+        lambda n: _grid_sweep(rfs.build_ridge, _RIDGE_STATIC, {**_RIDGE_POINT, "lr": 0.1}, n),
+        "'lr' is not a swept parameter",
+    ),
+    (
+        "missing swept noise",
+        lambda n: _grid_sweep(rfs.build_ridge, _RIDGE_STATIC, dict(b=2.0, a=2.0, ridge=0.0), n),
+        "'noise' is required",
+    ),
+    (
+        "features_used above n_features",
+        lambda n: _grid_sweep(
+            rfs.build_ridge, _RIDGE_STATIC, {**_RIDGE_POINT, "features_used": 9.0}, n
+        ),
+        "features_used must be an integer in [1, n_features = 8]",
+    ),
+    (
+        "samples_used with the population",
+        lambda n: _grid_sweep(
+            rfs.build_gradient_descent,
+            dict(n_latent=8, n_features=4, n_samples=math.inf, max_steps=10),
+            dict(b=2.0, a=2.0, noise=0.0, learning_rate=0.1, samples_used=4.0),
+            n,
+        ),
+        "samples_used needs a finite n_samples",
+    ),
+    (
+        "exact covariance of relu features",
+        lambda n: _grid_sweep(
+            rfs.build_spectrum,
+            dict(n_latent=8, n_features=4, n_samples=math.inf, features="relu"),
+            dict(b=2.0, a=2.0),
+            n,
+        ),
+        "only available for linear features",
+    ),
+    (
+        "spectrum b = 1",
+        lambda n: lambda: rfs.simulate_spectrum(8, 4, math.inf, b=1.0, name=n),
+        "b must be > 1",
+    ),
+]
+
+
+@pytest.mark.parametrize("case, call, message", BAD_INPUTS, ids=[c[0] for c in BAD_INPUTS])
+def test_bad_inputs_are_one_line_errors_before_tracing(case, call, message):
+    name = f"test-bad-{case}"
+    with pytest.raises((ValueError, TypeError)) as err:
+        call(name)()
+    text = str(err.value)
+    assert message in text, text
+    assert "\n" not in text
+    assert sweep.trace_count(name) == 0  # nothing was traced (so nothing compiled)
+
+
+def test_config_validation_is_one_line():
+    cases = [
+        (rfs.RunConfig(a=math.nan), "a must be finite"),
+        (rfs.RunConfig(n_latent=0), "n_latent"),
+        (rfs.RunConfig(b=200.0, a=2.0), "b - a must be <="),
+        (dataclasses.replace(rfs.QUICK, settings=((300.0, 2.0),)), "b - a must be <="),
+        (dataclasses.replace(rfs.QUICK, gf_sizes=(16, 8)), "gf_sizes"),
+        (dataclasses.replace(rfs.QUICK, n_boot=0), "n_boot"),
+    ]
+    for cfg, message in cases:
+        with pytest.raises((ValueError, TypeError), match=message.replace("(", r"\(")) as err:
+            cfg.validate()
+        assert "\n" not in str(err.value)
+
+
+def test_learning_rate_bound_comes_from_the_theory():
+    static = dict(n_latent=64, n_features=64, n_samples=64, max_steps=10)
+    exp = rfs.build_gradient_descent(static)
+    bound = rft.max_learning_rate(rft.latent_spectrum(64, 2.0), 16, 64)
+    point = dict(b=2.0, a=2.0, noise=0.0, features_used=16.0)
+    exp.validate({**point, "learning_rate": 0.99 * bound})
+    with pytest.raises(ValueError, match=f"learning_rate must be < {bound:.4g}"):
+        exp.validate({**point, "learning_rate": 1.01 * bound})
+    # the bound is that of the size actually used (more features: a larger bound)
+    exp.validate({**point, "learning_rate": 1.01 * bound, "features_used": 64.0})
+    # gradient flow: the learning rate is only the time unit
+    rfs.build_gradient_descent({**static, "flow": 1}).validate({**point, "learning_rate": 50.0})
+
+
+def test_unstable_draws_are_flagged_finite_but_diverged():
+    """One feature: the realised top eigenvalue ``Σ λ_k F_k²`` fluctuates around the theory's
+    ``1 + Σλ``; at a step just inside the theory's bound, the draws above ``2/η`` blow up by
+    ``|1 − η e|^(2k)``: finite (1e20-1e200 in float64) but flagged by the training-loss bound."""
+    m, steps = 64, 100
+    lr = 0.98 * rft.max_learning_rate(rft.latent_spectrum(m, 2.0), 1, math.inf)
+    static = dict(n_latent=m, n_features=1, n_samples=math.inf, max_steps=steps, n_checkpoints=8)
+    grid = sweep.Grid.product(
+        static=static, swept=dict(b=2.0, a=2.0, noise=0.0, learning_rate=lr), seeds=32
+    )
+    ds = sweep.run_sweep(rfs.build_gradient_descent, grid, name="test-rf-blowup", progress=False)
+    ds = ds.groups[0]
+    diverged = ds["diverged"].values[0]
+    finite = ds["finite"].values[0]
+    train = ds["train_loss"].values[0]  # (seeds, checkpoints), unmasked
+    assert 0 < diverged.sum() < 16, diverged.sum()
+    assert finite.all()  # the bound, not the non-finite check, caught them
+    null = np.sum(rft.target_power(m, 2.0))
+    assert (train[diverged].max(axis=1) >= 1e3 * null).all()
+    assert (train[~diverged] <= 10 * null).all()  # the others decrease from E[y²]
+    assert count_diverged(ds).tolist() == [int(diverged.sum())]
+
+
+def test_train_loss_bound_is_never_crossed_by_converged_runs():
+    # ridge near the interpolation peak (huge test loss, legitimately) is not flagged
+    r = rfs.simulate_ridge(64, [32], [32], b=2.0, a=2.0, noise=1e-2, seeds=8, name="test-peak")
+    assert not r["diverged"].any()
+    assert np.nanmax(r["test_loss"]) > 10 * r["train_loss"].max()
+    bound = rfs.train_loss_blowup(16)
+    with jax.enable_x64(True):
+        p = {k: jnp.asarray(v) for k, v in dict(b=2.0, a=2.0, noise=0.0).items()}
+        null = float(np.sum(rft.target_power(16, 2.0)))
+        assert not bool(bound({"train_loss": jnp.asarray([0.999e3 * null])}, p))
+        assert bool(bound({"train_loss": jnp.asarray([1e-3, 1.001e3 * null])}, p))
+
+
+def test_memory_estimate_refuses_sizes_that_cannot_fit():
+    static = dict(n_latent=10**6, n_features=10**6, n_samples=10**6)
+    exp = rfs.build_ridge(static)
+    assert exp.bytes_per_run == rfs.ridge_bytes(10**6, 10**6, 10**6)
+    assert exp.bytes_per_run > 8 * 3 * 10**12  # at least F, X and Z in float64
+    grid = sweep.Grid.product(static=static, swept=_RIDGE_POINT)
+    with pytest.raises(ValueError, match=r"n_latent=1000000.*one run needs about") as err:
+        sweep.run_sweep(rfs.build_ridge, grid, name="test-rf-huge", progress=False)
+    assert "\n" not in str(err.value)
+    assert sweep.trace_count("test-rf-huge") == 0
+    # the per-run estimate grows with every size it depends on
+    base = rfs.ridge_bytes(64, 32, 48)
+    for kw in (dict(m=128), dict(n=64), dict(t=96)):
+        args = {**dict(m=64, n=32, t=48), **kw}
+        assert rfs.ridge_bytes(args["m"], args["n"], args["t"]) > base
+    assert rfs.ridge_bytes(64, 32, 48, teacher_average=True) > base
+    assert rfs.ridge_bytes(64, 32, 48, features="relu", n_test=100) > base
+    assert rfs.descent_bytes(64, 32, 48, n_checkpoints=10) > rfs.descent_bytes(
+        64, 32, math.inf, n_checkpoints=10
+    )

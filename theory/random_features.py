@@ -47,6 +47,9 @@ What is implemented:
   ``jax.numpy`` arrays under ``jit`` and is the simulator's exact gradient-flow path, as
   :func:`power_law_latent` is its spectrum and teacher.
 * :func:`exponents`: the scaling exponents in time, data, model size and compute.
+* :func:`descent_top_eigenvalue` and :func:`max_learning_rate`: the typical top eigenvalue of
+  the (empirical) feature covariance, ``λ₁ + Σλ (1/N + 1/T)``, and the learning rate ``2/e``
+  above which gradient descent diverges.
 
 The gradient-flow part lives in the private module ``theory._rf_flow`` and is re-exported here.
 """
@@ -68,7 +71,13 @@ from theory._rf_flow import (
     gradient_flow_loss,
     realised_loss_curve,
 )
-from theory._rf_spectrum import check_spectrum, degrees_of_freedom, inverse_df
+from theory._rf_spectrum import (
+    check_spectrum,
+    degrees_of_freedom,
+    descent_top_eigenvalue,
+    inverse_df,
+    max_learning_rate,
+)
 from theory.checks import check_float, check_int, check_interval, check_size
 
 __all__ = [
@@ -77,11 +86,13 @@ __all__ = [
     "RidgeSolution",
     "c_alpha",
     "descent_filter",
+    "descent_top_eigenvalue",
     "eigenbasis_curves",
     "exponents",
     "flow_filter",
     "gradient_flow_loss",
     "latent_spectrum",
+    "max_learning_rate",
     "optimal_ridge",
     "power_law_latent",
     "realised_loss_curve",

@@ -20,6 +20,7 @@ import dataclasses
 from pathlib import Path
 
 from simulations.options import config_from_dict, config_to_dict
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.random_features import analysis, experiment, plots
 from simulations.random_features.experiment import CompareConfig
 from theory.checks import check_choice
@@ -61,7 +62,7 @@ def config(preset: str) -> dict:
         )
     else:
         cfg = CompareConfig.preset("paper")
-    return dict(compare=config_to_dict(cfg), b=_B, a=_A)
+    return dict(compare=config_to_dict(cfg), b=_B, a=_A, preset=preset)
 
 
 def compute(cfg: dict) -> dict:
@@ -69,7 +70,7 @@ def compute(cfg: dict) -> dict:
     sweep_cfg = config_from_dict(CompareConfig, cfg["compare"])
     sweep_cfg.validate()
     sweeps = experiment.run_scaling_regimes(sweep_cfg, cfg["b"], cfg["a"])
-    return dict(compare=dict(cfg["compare"]), sweeps=sweeps)
+    return dict(compare=dict(cfg["compare"]), sweeps=sweeps, preset=cfg.get("preset", ""))
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
@@ -83,6 +84,7 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
         n_latent=cfg.n_latent,
         var_latent=cfg.var_latent,
     )
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "")
     path = Path(out_dir) / "bahri2021_regimes.png"
     fig.savefig(path, dpi=120)
     return [path]

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations.options import config_from_dict, config_to_dict
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.random_features import analysis, experiment, plots
 from simulations.random_features.experiment import CompareConfig
 from theory import random_features as rf_theory
@@ -46,6 +47,7 @@ def config(preset: str) -> dict:
         reuse_n=n,
         reuse_t=[n // 2, 2 * n, 8 * n],
         reuse_steps=steps,
+        preset=preset,
     )
 
 
@@ -88,6 +90,7 @@ def compute(cfg: dict) -> dict:
         reuse_train=np.array(train),
         reuse_test_th=np.array(test_th),
         reuse_train_th=np.array(train_th),
+        preset=cfg.get("preset", ""),
     )
 
 
@@ -97,6 +100,7 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     flow = analysis.measure_flow_scaling(cfg, data["flow"], theory=data["flow_theory"])
     reuse = {k: v for k, v in data.items() if k.startswith("reuse_")}
     fig = plots.dynamics_figure(flow, gf_latent=cfg.gf_latent, **reuse)
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "")
     path = Path(out_dir) / "bordelon2024_dynamics.png"
     fig.savefig(path, dpi=120)
     return [path]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.random_features import experiment, plots
 from theory import random_features as rf_theory
 from theory.checks import check_choice
@@ -43,7 +44,9 @@ def config(preset: str) -> dict:
     sizes = sizes[sizes <= top * m].tolist()
     if set(sizes) & set(fixed):
         raise ValueError(f"swept sizes {sizes} must avoid the fixed sizes {fixed}")
-    return dict(m=m, fixed=fixed, sizes=sizes, seeds=seeds, alpha=_ALPHA, noise=_NOISE)
+    return dict(
+        m=m, fixed=fixed, sizes=sizes, seeds=seeds, alpha=_ALPHA, noise=_NOISE, preset=preset
+    )
 
 
 def compute(cfg: dict) -> dict:
@@ -75,11 +78,14 @@ def compute(cfg: dict) -> dict:
         noise=noise,
         alpha=cfg["alpha"],
         asymptote_100=rf_theory.ridgeless_asymptote(cfg["alpha"], m, 100, math.inf),
+        preset=cfg.get("preset", ""),
     )
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure into ``out_dir``; returns the PNG path."""
+    data = dict(data)
+    note = QUICK_NOTE if data.pop("preset", "") == "quick" else ""
     path = Path(out_dir) / "maloney2022_loss_vs_size.png"
-    plots.loss_vs_size_figure(**data).savefig(path, dpi=120)
+    stamp(plots.loss_vs_size_figure(**data), note).savefig(path, dpi=120)
     return [path]

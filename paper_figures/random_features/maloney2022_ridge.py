@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations import sweep
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.random_features import experiment, plots
 from theory import random_features as rf_theory
 from theory.checks import check_choice
@@ -42,6 +43,7 @@ def config(preset: str) -> dict:
         ridges=np.geomspace(1e-4, 1e2, n_ridges).tolist(),
         ns_sweep=ns_sweep[ns_sweep != t].tolist(),
         alpha=_ALPHA,
+        preset=preset,
     )
 
 
@@ -91,6 +93,7 @@ def compute(cfg: dict) -> dict:
     n_grid = n_grid[n_grid != t]
     n_grid_tuned = n_grid[::6]
     return dict(
+        preset=cfg.get("preset", ""),
         m=m,
         t=t,
         noise=noise,
@@ -122,6 +125,8 @@ def compute(cfg: dict) -> dict:
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure into ``out_dir``; returns the PNG path."""
+    data = dict(data)
+    note = QUICK_NOTE if data.pop("preset", "") == "quick" else ""
     path = Path(out_dir) / "maloney2022_ridge.png"
-    plots.ridge_figure(**data).savefig(path, dpi=120)
+    stamp(plots.ridge_figure(**data), note).savefig(path, dpi=120)
     return [path]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.random_features import experiment, plots
 from theory.checks import check_choice
 
@@ -29,7 +30,7 @@ _SIZES = {"quick": (16, 256, 8192), "default": (64, 1024, 65536), "paper": (128,
 def config(preset: str) -> dict:
     """``M``, ``N``, ``T`` of ``preset`` and the exponent ``b``."""
     m, n, t = _SIZES[check_choice("preset", preset, tuple(_SIZES))]
-    return dict(m=m, n=n, t=t, b=_B)
+    return dict(m=m, n=n, t=t, b=_B, preset=preset)
 
 
 def compute(cfg: dict) -> dict:
@@ -38,11 +39,13 @@ def compute(cfg: dict) -> dict:
     spectra = {"linear": experiment.simulate_spectrum(m, n, math.inf, b=b, features="linear")[0]}
     for kind in ("relu", "tanh"):
         spectra[kind] = experiment.simulate_spectrum(m, n, t, b=b, features=kind)[0]
-    return dict(m=m, n=n, t=t, b=b, spectra=spectra)
+    return dict(m=m, n=n, t=t, b=b, spectra=spectra, preset=cfg.get("preset", ""))
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
     """Draw the figure into ``out_dir``; returns the PNG path."""
+    data = dict(data)
+    note = QUICK_NOTE if data.pop("preset", "") == "quick" else ""
     path = Path(out_dir) / "maloney2022_spectrum.png"
-    plots.spectrum_figure(**data).savefig(path, dpi=120)
+    stamp(plots.spectrum_figure(**data), note).savefig(path, dpi=120)
     return [path]

@@ -11,12 +11,18 @@ Layers, each importing only those above it in this list:
   per-realisation limits, and the one-run functions (:func:`ridge_run`,
   :func:`nested_ridge_run`, :func:`descent_eigen_run`, :func:`descent_scan_run`,
   :func:`spectrum_run`); pure JAX.
+* :mod:`.checks`: what a run may be given (``validate`` of each builder: ``b, a > 1``, the
+  gradient-descent step below :func:`theory.random_features.max_learning_rate`, ...), its
+  divergence bound (:func:`train_loss_blowup`: training loss ``≥ 10³ E[y²]``) and its memory
+  (:func:`ridge_bytes`, ...).
 * :mod:`.experiment`: :class:`CompareConfig`, :class:`RunConfig` (presets ``quick``,
   ``default``, ``paper``), the builders (:func:`build_ridge`, ...) and drivers
-  (:func:`simulate_ridge`, ..., from :mod:`.sweeps`), and the sweeps of ``compare``
+  (:func:`simulate_ridge`, ..., from :mod:`.sweeps`; diverged runs NaN, flagged in
+  ``diverged``), and the sweeps of ``compare``
   (:func:`run_scaling_regimes`, :func:`run_flow_scaling`).
 * :mod:`.analysis`: :func:`measure_scaling_regimes`, :func:`measure_flow_scaling` (exponents
-  with seed-bootstrap intervals beside the theory at the same sizes), :func:`summarize_run`.
+  with seed-bootstrap intervals beside the theory at the same sizes; diverged seeds left out of
+  every fit and counted in the rows' ``n_diverged``), :func:`summarize_run`.
 * :mod:`.plots`: figures (functions returning a Figure; ``draw_*`` draw on an Axes).
 * :mod:`.commands`: the verbs :func:`compare` and :func:`run` (``solvable compare
   random-features``, ``solvable run random-features``).
@@ -74,6 +80,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "RunSummary",
             "ScalingRegimes",
             "bootstrap_mean_power_law",
+            "drop_diverged",
             "flow_theory",
             "measure_flow_scaling",
             "measure_scaling_regimes",
@@ -95,5 +102,24 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "run",
         ),
         "sweeps": (),
+        "checks": (
+            "DIVERGENCE_FACTOR",
+            "as_int",
+            "check_teacher_tilt",
+            "descent_bytes",
+            "int_list",
+            "max_teacher_tilt",
+            "nested_ridge_bytes",
+            "parse_sizes",
+            "point_validator",
+            "ridge_bytes",
+            "spectrum_blowup",
+            "spectrum_bytes",
+            "static_choice",
+            "static_flag",
+            "static_samples",
+            "static_size",
+            "train_loss_blowup",
+        ),
     },
 )

@@ -33,6 +33,7 @@ __all__ = [
     "RunSummary",
     "ScalingRegimes",
     "bootstrap_mean_power_law",
+    "drop_diverged",
     "flow_theory",
     "measure_flow_scaling",
     "measure_scaling_regimes",
@@ -68,6 +69,34 @@ def bootstrap_mean_power_law(x, ys, *, n_boot: int, seed: int = 0) -> fit.PowerL
 
 def _theory_fit(x, y, window=None) -> float:
     return fit.fit_power_law(np.asarray(x, float), np.asarray(y, float), window=window).exponent
+
+
+def drop_diverged(ys: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(ys without diverged seeds, how many were dropped)``.
+
+    The drivers return a diverged run (non-finite, or past
+    :func:`~simulations.random_features.checks.train_loss_blowup`) as NaN
+    (:func:`simulations.results.mask_diverged`), so a seed is diverged when any of its values
+    along the trailing axes is NaN; it never enters a fit.
+    """
+    ys = np.asarray(ys, dtype=np.float64)
+    bad = np.isnan(ys.reshape(ys.shape[0], -1)).any(axis=1)
+    return ys[~bad], int(bad.sum())
+
+
+def _flagged(note: str, n_diverged: int) -> str:
+    if not n_diverged:
+        return note
+    return f"{note}; {n_diverged} diverged run(s): their seeds left out of the fit"
+
+
+def _no_fit(x, why: str) -> fit.PowerLawFit:
+    """A fit refused for lack of converged seeds: NaN exponent and interval."""
+    x = np.asarray(x, dtype=np.float64)
+    nan = math.nan
+    return fit.PowerLawFit(
+        nan, nan, nan, nan, nan, (float(x.min()), float(x.max())), 0, 0, f"no fit: {why}"
+    )
 
 
 class RegimeCurve(NamedTuple):
@@ -112,10 +141,13 @@ def measure_scaling_regimes(cfg: CompareConfig, data: RegimeSweeps) -> ScalingRe
 
     def add(phase, quantity, sizes, x, ys, theory, asymptote, note, signed=False):
         """One row; ``sizes`` = ``(n_latent, n_features, n_samples)``, one of them "swept"."""
-        if signed:
-            fitted = bootstrap_mean_power_law(x, ys, n_boot=cfg.n_boot)
+        kept, n_diverged = drop_diverged(ys)
+        if len(kept) < 2:
+            fitted = _no_fit(x, f"{n_diverged} of {ys.shape[0]} seeds diverged")
+        elif signed:
+            fitted = bootstrap_mean_power_law(x, kept, n_boot=cfg.n_boot)
         else:
-            fitted = fit.bootstrap_power_law(x, ys, n_boot=cfg.n_boot, seed=0)
+            fitted = fit.bootstrap_power_law(x, kept, n_boot=cfg.n_boot, seed=0)
         curves.append(RegimeCurve(quantity, x, ys, np.asarray(theory), fitted))
         params = dict(zip(("b", "a", "n_latent", "n_features", "n_samples"), (b, a, *sizes)))
         rows.append(
@@ -127,7 +159,8 @@ def measure_scaling_regimes(cfg: CompareConfig, data: RegimeSweeps) -> ScalingRe
                 fitted,
                 asymptote=f"{asymptote:.4g}",
                 seeds=str(ys.shape[0]),
-                note=note,
+                note=_flagged(note, n_diverged),
+                n_diverged=str(n_diverged),
             )
         )
 
@@ -239,9 +272,15 @@ def measure_flow_scaling(
     theory = flow_theory(cfg, data) if theory is None else np.asarray(theory)
     params = dict(b=b, a=a, n_latent=m)
     seeds = str(losses.shape[0])
-    fitted = fit.bootstrap_power_law(
-        times, losses[:, -1, :], window=cfg.gf_window, n_boot=cfg.n_boot, seed=0
-    )
+    # diverged runs (NaN) never enter a fit: e_t uses the seeds converged at the largest N, the
+    # frontier the seeds converged at every N
+    largest, n_div_largest = drop_diverged(losses[:, -1, :])
+    if len(largest) < 2:
+        fitted = _no_fit(times, f"{n_div_largest} of {losses.shape[0]} seeds diverged")
+    else:
+        fitted = fit.bootstrap_power_law(
+            times, largest, window=cfg.gf_window, n_boot=cfg.n_boot, seed=0
+        )
     rows = [
         compare.ComparisonRow.from_fit(
             {**params, "n_features": int(sizes[-1]), "n_samples": "inf"},
@@ -251,20 +290,29 @@ def measure_flow_scaling(
             fitted,
             asymptote=f"{ex['e_t']:.4g}",
             seeds=seeds,
-            note="predicted = BAP theory at the same N, M, window",
+            note=_flagged("predicted = BAP theory at the same N, M, window", n_div_largest),
+            n_diverged=str(n_div_largest),
         )
     ]
     compute = sizes[:, None] * times[None, :]
-    size_fit, loss_fit = fit.bootstrap_frontier(
-        sizes, compute, losses, n_boot=min(cfg.n_boot, 200), seed=0
-    )
+    converged, _ = drop_diverged(losses)
+    n_div_runs = int(np.isnan(losses).any(axis=2).sum())  # (seed, N) runs
+    if len(converged) < 2:
+        size_fit = loss_fit = _no_fit(compute, f"{n_div_runs} runs diverged")
+    else:
+        size_fit, loss_fit = fit.bootstrap_frontier(
+            sizes, compute, converged, n_boot=min(cfg.n_boot, 200), seed=0
+        )
     th_front = fit.compute_optimal_frontier(sizes, compute, theory)
     th_size, th_loss = fit.fit_frontier(th_front)
     front_params = {**params, "n_features": "swept", "n_samples": "inf"}
     extras = dict(
         window=f"{size_fit.window[0]:.3g}:{size_fit.window[1]:.3g}",
         seeds=seeds,
-        note="C = N t; frontier over interior budgets; predicted = BAP theory, same sizes",
+        note=_flagged(
+            "C = N t; frontier over interior budgets; predicted = BAP theory, same sizes",
+            n_div_runs,
+        ),
     )
     # signed powers of C: N* ∝ C^compute_N, t* = C/N* ∝ C^(1 − compute_N), E* ∝ C^compute_loss
     s, sl = size_fit, loss_fit
@@ -288,10 +336,13 @@ def measure_flow_scaling(
                     asymptote=f"{ex[quantity]:.4g}",
                     seeds=extras["seeds"],
                     note=extras["note"],
+                    n_diverged=str(n_div_runs),
                 ),
             )
         )
-    sim_front = fit.compute_optimal_frontier(sizes, compute, np.nanmean(losses, axis=0))
+    sim_front = fit.compute_optimal_frontier(
+        sizes, compute, np.nanmean(converged if len(converged) else losses, axis=0)
+    )
     return FlowScaling(
         b,
         a,
@@ -315,7 +366,7 @@ class RunSummary(NamedTuple):
     Attributes:
         test_mean, test_se, train_mean, train_se: simulated losses.
         theory_test, theory_train: the deterministic equivalent (NaN for nonlinear features).
-        seeds: number of seeds.
+        seeds: number of seeds. n_diverged: seeds left out because their run diverged.
     """
 
     test_mean: float
@@ -325,6 +376,7 @@ class RunSummary(NamedTuple):
     theory_test: float
     theory_train: float
     seeds: int
+    n_diverged: int = 0
 
 
 def summarize_run(config: RunConfig, result: dict[str, np.ndarray]) -> RunSummary:
@@ -332,7 +384,8 @@ def summarize_run(config: RunConfig, result: dict[str, np.ndarray]) -> RunSummar
     (one ``N``, ``T``, ridge) and the deterministic equivalent (linear features)."""
     test = result["test_loss"][0, 0, 0]
     train = result["train_loss"][0, 0, 0]
-    se = math.sqrt(config.seeds)
+    n_diverged = int(np.asarray(result["diverged"][0, 0, 0]).sum())
+    se = math.sqrt(max(config.seeds - n_diverged, 1))
     th_test = th_train = math.nan
     if config.features == "linear":
         sol = rf_theory.ridge_solution(
@@ -352,4 +405,5 @@ def summarize_run(config: RunConfig, result: dict[str, np.ndarray]) -> RunSummar
         th_test,
         th_train,
         config.seeds,
+        n_diverged,
     )

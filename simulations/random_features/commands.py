@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from simulations import compare as comparison
+from simulations.plotting import stamp
 from simulations.random_features import analysis, experiment, plots
 from simulations.random_features.experiment import CompareConfig, RunConfig
 
@@ -15,7 +16,7 @@ __all__ = ["compare", "run"]
 
 
 def compare(
-    config: CompareConfig, out: Path, *, progress: bool = True
+    config: CompareConfig, out: Path, *, progress: bool = True, note: str = ""
 ) -> list[comparison.ComparisonRow]:
     """Measured vs predicted exponents: Bahri's four regimes, BAP flow and compute-optimal.
 
@@ -33,9 +34,10 @@ def compare(
       :func:`theory.random_features.gradient_flow_loss`.
 
     Writes ``out/comparison.csv`` (parameter columns ``b, a, n_latent, n_features, n_samples``,
-    the swept one written ``swept``; extras ``window, asymptote, seeds, note``) and
-    ``out/random_features_compare.png``; sweeps are stored under ``out/sweep`` (a rerun
-    resumes). Prints the table and returns the rows.
+    the swept one written ``swept``; extras ``window, asymptote, seeds, note, n_diverged``: the
+    diverged runs left out of each fit) and ``out/random_features_compare.png`` (stamped with
+    ``note``, e.g. the quick-preset warning, also printed above the table); sweeps are stored
+    under ``out/sweep`` (a rerun resumes). Prints the table and returns the rows.
     """
     config.validate()
     out = Path(out)
@@ -50,8 +52,9 @@ def compare(
         flows.append(analysis.measure_flow_scaling(config, data))
         rows += [*regimes[-1].rows, *flows[-1].rows]
     comparison.write_comparison_csv(rows, out / "comparison.csv", experiment.PARAM_NAMES)
-    plots.compare_figure(regimes, flows).savefig(out / "random_features_compare.png", dpi=110)
-    print(comparison.format_comparison_table(rows, experiment.PARAM_NAMES))
+    fig = stamp(plots.compare_figure(regimes, flows), note)
+    fig.savefig(out / "random_features_compare.png", dpi=110)
+    print(comparison.format_comparison_table(rows, experiment.PARAM_NAMES, note=note))
     print(
         f"[random-features] {len(rows)} comparisons in {time.perf_counter() - t0:.1f} s; "
         f"wrote {out / 'comparison.csv'}"
@@ -59,12 +62,14 @@ def compare(
     return rows
 
 
-def run(config: RunConfig, out: Path, *, progress: bool = True) -> analysis.RunSummary:
+def run(
+    config: RunConfig, out: Path, *, progress: bool = True, note: str = ""
+) -> analysis.RunSummary:
     """One ridge configuration: simulated test and train loss beside the deterministic equivalent.
 
     Prints the mean test and train loss over seeds (± standard error) of ridge regression with
     the chosen features beside the theory (linear features), writes them to
-    ``out/summary.json`` and returns them.
+    ``out/summary.json`` and returns them. Diverged seeds are left out and counted.
     """
     config.validate()
     out = Path(out)
@@ -84,6 +89,8 @@ def run(config: RunConfig, out: Path, *, progress: bool = True) -> analysis.RunS
         progress=progress,
     )
     s = analysis.summarize_run(config, r)
+    if note:
+        print(f"[{note}]")
     print(
         f"random features: M={config.n_latent} N={config.n_features} T={config.n_samples} "
         f"b={config.b:g} a={config.source:g} ridge={config.ridge:g} noise={config.noise:g} "
@@ -93,7 +100,8 @@ def run(config: RunConfig, out: Path, *, progress: bool = True) -> analysis.RunS
     print(f"  simulated train {s.train_mean:.6g} ± {s.train_se:.2g}")
     if config.features == "linear":
         print(f"  theory    test  {s.theory_test:.6g}   train {s.theory_train:.6g}")
-    print(f"  ({config.seeds} seeds, {time.perf_counter() - t0:.1f} s)")
+    diverged = f", {s.n_diverged} diverged (left out)" if s.n_diverged else ""
+    print(f"  ({config.seeds} seeds{diverged}, {time.perf_counter() - t0:.1f} s)")
     payload = {k: (None if v != v else v) for k, v in s._asdict().items()}  # NaN -> null
     (out / "summary.json").write_text(json.dumps(payload, indent=2) + "\n")
     return s

@@ -19,6 +19,7 @@ from typing import Literal, NamedTuple, Self
 
 import numpy as np
 
+from simulations.random_features import checks
 from simulations.random_features.sweeps import (
     FEATURES,
     build_gradient_descent,
@@ -72,13 +73,14 @@ def _check_sizes(name: str, value, *, increasing: bool = True) -> tuple[int, ...
     return tuple(int(v) for v in sizes)
 
 
-def _check_settings(settings) -> None:
+def _check_settings(settings, n_latent: int) -> None:
     if not settings:
         raise ValueError(f"settings must hold at least one (b, a) pair, got {settings!r}")
     for pair in settings:
         if len(pair) != 2:
             raise ValueError(f"settings must be (b, a) pairs with b > 1, a > 1, got {pair!r}")
         rf_theory.exponents(*pair)  # b > 1, a > 1
+        checks.check_teacher_tilt(*pair, n_latent)
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,9 +184,9 @@ class CompareConfig:
 
     def validate(self) -> None:
         """Raise a one-line ``ValueError``/``TypeError`` naming the first bad field."""
-        _check_settings(self.settings)
         for name in ("n_latent", "big", "var_latent", "var_small", "gf_latent", "gf_max_time"):
             check_int(name, getattr(self, name), 1)
+        _check_settings(self.settings, max(self.n_latent, self.var_latent, self.gf_latent))
         for name in ("seeds", "var_seeds", "gf_seeds", "gf_checkpoints"):
             check_int(name, getattr(self, name), 2)
         check_int("n_boot", self.n_boot, 1)
@@ -382,3 +384,4 @@ class RunConfig:
         check_float("ridge", self.ridge, low=0.0)
         check_float("noise", self.noise, low=0.0)
         check_choice("features", self.features, FEATURES)
+        checks.check_teacher_tilt(self.b, self.source, self.n_latent)

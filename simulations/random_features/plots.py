@@ -9,7 +9,6 @@ backend, writes a file, runs a sweep or evaluates a slow theory: the data come i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import matplotlib
@@ -40,8 +39,25 @@ _SHORT = {
 
 
 def _mean_se(sim: np.ndarray, axis: int = 0, ddof: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    n = sim.shape[axis]
-    return np.nanmean(sim, axis=axis), np.nanstd(sim, axis=axis, ddof=ddof) / math.sqrt(n)
+    """Mean and standard error over seeds; diverged runs (NaN) are left out of both."""
+    n = np.maximum(np.sum(~np.isnan(sim), axis=axis), 1)
+    return np.nanmean(sim, axis=axis), np.nanstd(sim, axis=axis, ddof=ddof) / np.sqrt(n)
+
+
+def _diverged_note(ax: Axes, sim: np.ndarray) -> None:
+    """Say on the axes how many runs (NaN: diverged) the points leave out."""
+    n = int(np.isnan(np.asarray(sim, dtype=float).reshape(len(sim), -1)).any(axis=1).sum())
+    if n:
+        ax.text(
+            0.95,
+            0.95,
+            f"{n} diverged left out",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="C3",
+        )
 
 
 def draw_regime(ax: Axes, curve: RegimeCurve, title: str = "") -> None:
@@ -52,6 +68,7 @@ def draw_regime(ax: Axes, curve: RegimeCurve, title: str = "") -> None:
     ax.set(xscale="log", yscale="log", xlabel="swept size")
     ax.set_title(title or _SHORT.get(curve.quantity, curve.quantity), fontsize=9)
     ax.text(0.05, 0.05, f"fit {curve.fit.exponent:.3f}", transform=ax.transAxes)
+    _diverged_note(ax, curve.sim)
 
 
 def draw_flow_curves(ax: Axes, flow: FlowScaling, title: str = "") -> None:
@@ -60,6 +77,7 @@ def draw_flow_curves(ax: Axes, flow: FlowScaling, title: str = "") -> None:
         line = ax.plot(flow.times, np.nanmean(flow.sim[:, s], axis=0), "o", ms=2)[0]
         ax.plot(flow.times, flow.theory[s], "-", color=line.get_color(), lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="t")
+    _diverged_note(ax, flow.sim)
     sizes = flow.sizes
     ax.set_title(title or f"flow, N = {sizes[0]}..{sizes[-1]}", fontsize=9)
 

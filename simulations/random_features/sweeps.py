@@ -18,21 +18,18 @@ shape-defining static parameters ``n_latent`` (``M``), ``n_features`` (``N``), `
   covariance (the theory's :func:`theory.random_features.eigenbasis_curves`).
 * :func:`build_spectrum`: the eigenvalues of the (empirical) feature covariance ``E[φφ^T]/N``.
 
-Variance reduction (same means, smaller seed-to-seed spread): linear-feature runs can also
-output the test loss averaged exactly over the teacher given the features and data
-(``test_loss_avg``), and the ``N = ∞`` limit comes with a zero-mean control variate
-(:func:`simulations.random_features.model.kernel_limit`). Sweeps over sizes may zero-pad to one
-shape (``features_used`` / ``samples_used``, ``pad=``) so that they compile once.
-
-The ``simulate_*`` drivers run one sweep each and return numpy arrays. This module sits between
-:mod:`~simulations.random_features.model` and :mod:`~simulations.random_features.experiment`,
-which re-exports every public name here (import them from there).
+Variance reduction: linear-feature runs can also output the test loss averaged exactly over
+the teacher (``test_loss_avg``), and the ``N = ∞`` limit comes with a zero-mean control variate
+(:func:`~simulations.random_features.model.kernel_limit`). Sweeps over sizes may zero-pad to one
+shape (``features_used`` / ``samples_used``, ``pad=``) so that they compile once. Each builder
+hands the engine its point checks, divergence bound and memory per run
+(:mod:`~simulations.random_features.checks`). The ``simulate_*`` drivers run one sweep each and
+return numpy arrays; :mod:`~simulations.random_features.experiment` re-exports every name here.
 """
 
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,10 +39,10 @@ import numpy as np
 
 from simulations import sweep
 from simulations.grid import Experiment, Grid
-from simulations.random_features import model
-from simulations.results import mask_diverged
+from simulations.random_features import checks, model
+from simulations.results import diverged_runs, mask_diverged
 from simulations.steps import log_steps
-from theory.checks import check_choice, check_int, check_size
+from theory.checks import check_choice, check_float, check_int
 
 __all__ = [
     "FEATURES",
@@ -64,49 +61,9 @@ FEATURES = model.FEATURES
 _LIMITS = ("none", "samples", "features", "both")
 _METHODS = ("scan", "eigen")
 _MEMORY_BUDGET = 1.5e9  # bytes of live arrays per compiled chunk
-
-
-# --------------------------------------------------------------------------------------------
-# validation of static parameters
-# --------------------------------------------------------------------------------------------
-
-
-def _int_size(static: Mapping[str, Any], name: str, minimum: int = 1) -> int:
-    if name not in static:
-        raise ValueError(f"static parameter {name!r} is required")
-    v = static[name]
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        v = int(v)
-    return check_int(name, v, minimum)
-
-
-def _samples(static: Mapping[str, Any]) -> float:
-    if "n_samples" not in static:
-        raise ValueError("static parameter 'n_samples' is required (math.inf = population)")
-    v = check_size("n_samples", static["n_samples"])
-    if math.isfinite(v) and not v.is_integer():
-        raise ValueError(f"n_samples must be an integer >= 1 or inf, got {static['n_samples']!r}")
-    return v
-
-
-def _choice(static: Mapping[str, Any], name: str, options, default):
-    return check_choice(name, static.get(name, default), options)
-
-
-def _flag(static: Mapping[str, Any], name: str, default: int = 0) -> bool:
-    return bool(check_choice(name, static.get(name, default), (0, 1)))
-
-
-def _parse_sizes(text: str, largest: int) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(v) for v in str(text).split(","))
-    except ValueError as err:
-        raise ValueError(f"nested_sizes must be comma-separated integers, got {text!r}") from err
-    if not sizes or sizes[0] < 1 or any(b <= a for a, b in itertools.pairwise(sizes)):
-        raise ValueError(f"nested_sizes must be increasing integers >= 1, got {text!r}")
-    if sizes[-1] > largest:
-        raise ValueError(f"nested_sizes must not exceed {largest}, got {text!r}")
-    return sizes
+_RIDGE_SWEPT = ("b", "a", "ridge", "noise")
+_DESCENT_SWEPT = ("b", "a", "noise", "learning_rate")
+_PADDED = ("features_used", "samples_used")
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,22 +100,22 @@ def build_ridge(static: Mapping[str, Any]) -> Experiment:
     ≥ 0`` needs no control (the ``T = ∞`` solution is the optimum the finite-``T`` one deviates
     from).
     """
-    m = _int_size(static, "n_latent")
-    n = _int_size(static, "n_features")
-    t_f = _samples(static)
+    m = checks.static_size(static, "n_latent")
+    n = checks.static_size(static, "n_features")
+    t_f = checks.static_samples(static)
     if math.isinf(t_f):
         raise ValueError("n_samples must be finite for ridge regression (use limits='samples')")
-    kind = _choice(static, "features", FEATURES, "linear")
-    limits = _choice(static, "limits", _LIMITS, "none")
-    x64 = _flag(static, "x64", 1)
-    n_test = int(static.get("n_test", 0))
+    kind = checks.static_choice(static, "features", FEATURES, "linear")
+    limits = checks.static_choice(static, "limits", _LIMITS, "none")
+    x64 = checks.static_flag(static, "x64", 1)
+    n_test = checks.static_size(static, "n_test", 0, default=0)
     if kind != "linear" and n_test < 1:
         raise ValueError(f"n_test must be >= 1 for {kind} features, got {n_test}")
     if kind != "linear" and limits in ("features", "both"):
         raise ValueError(
             "limits='features' (the N = ∞ kernel) is only available for linear features"
         )
-    teacher_average = _flag(static, "teacher_average", 0)
+    teacher_average = checks.static_flag(static, "teacher_average", 0)
     if teacher_average and kind != "linear":
         raise ValueError("teacher_average=1 is only available for linear features")
     run = functools.partial(
@@ -172,7 +129,25 @@ def build_ridge(static: Mapping[str, Any]) -> Experiment:
         teacher_average=teacher_average,
         x64=x64,
     )
-    return Experiment(run=run, x64=x64)
+    group = dict(n_latent=m, n_features=n, n_samples=t_f, x64=x64)
+    return Experiment(
+        run=run,
+        x64=x64,
+        validate=checks.point_validator(
+            "build_ridge", required=_RIDGE_SWEPT, optional=_PADDED, **group
+        ),
+        diverged=checks.train_loss_blowup(m),
+        bytes_per_run=checks.ridge_bytes(
+            m,
+            n,
+            int(t_f),
+            n_test=n_test,
+            features=kind,
+            limits=limits,
+            teacher_average=teacher_average,
+            x64=x64,
+        ),
+    )
 
 
 def build_nested_ridge(static: Mapping[str, Any]) -> Experiment:
@@ -196,16 +171,16 @@ def build_nested_ridge(static: Mapping[str, Any]) -> Experiment:
     Outputs: ``test_loss``, ``train_loss`` (and the limits) of shape ``(n_sizes,)`` (dimension
     ``size``, coordinate = the sizes).
     """
-    m = _int_size(static, "n_latent")
-    n = _int_size(static, "n_features")
-    t_f = _samples(static)
+    m = checks.static_size(static, "n_latent")
+    n = checks.static_size(static, "n_features")
+    t_f = checks.static_samples(static)
     if math.isinf(t_f):
         raise ValueError("n_samples must be finite for ridge regression")
     t = int(t_f)
-    nested = _choice(static, "nested", ("features", "samples"), "features")
-    sizes = _parse_sizes(static.get("nested_sizes", ""), n if nested == "features" else t)
-    limits = _choice(static, "limits", ("none", "samples", "features"), "none")
-    x64 = _flag(static, "x64", 1)
+    nested = checks.static_choice(static, "nested", ("features", "samples"), "features")
+    sizes = checks.parse_sizes(static.get("nested_sizes", ""), n if nested == "features" else t)
+    limits = checks.static_choice(static, "limits", ("none", "samples", "features"), "none")
+    x64 = checks.static_flag(static, "x64", 1)
     run = functools.partial(
         model.nested_ridge_run,
         n_latent=m,
@@ -223,11 +198,15 @@ def build_nested_ridge(static: Mapping[str, Any]) -> Experiment:
         "test_loss_inf_features",
         "control_inf_features",
     )
+    group = dict(n_latent=m, n_features=n, n_samples=t_f, x64=x64)
     return Experiment(
         run=run,
         dims={k: ("size",) for k in names},
         coords={"size": np.asarray(sizes)},
         x64=x64,
+        validate=checks.point_validator("build_nested_ridge", required=_RIDGE_SWEPT, **group),
+        diverged=checks.train_loss_blowup(m),
+        bytes_per_run=checks.nested_ridge_bytes(m, n, t, limits=limits, x64=x64),
     )
 
 
@@ -254,18 +233,19 @@ def build_gradient_descent(static: Mapping[str, Any]) -> Experiment:
     ``test_loss_avg``, the test loss averaged exactly over the teacher given the features and
     data (same mean, much smaller seed-to-seed variance at early times).
     """
-    m = _int_size(static, "n_latent")
-    n = _int_size(static, "n_features")
-    t = _samples(static)
-    method = _choice(static, "method", _METHODS, "eigen")
-    flow = _flag(static, "flow", 0)
-    x64 = _flag(static, "x64", 1)
-    max_steps = _int_size(static, "max_steps")
-    n_ckpt = _int_size({"n_checkpoints": static.get("n_checkpoints", 40)}, "n_checkpoints")
+    m = checks.static_size(static, "n_latent")
+    n = checks.static_size(static, "n_features")
+    t = checks.static_samples(static)
+    method = checks.static_choice(static, "method", _METHODS, "eigen")
+    flow = checks.static_flag(static, "flow", 0)
+    x64 = checks.static_flag(static, "x64", 1)
+    max_steps = checks.static_size(static, "max_steps")
+    n_ckpt = checks.static_size(static, "n_checkpoints", default=40)
     steps = tuple(int(s) for s in log_steps(max_steps, n_ckpt, zero=False))
     if flow and method != "eigen":
         raise ValueError("flow=1 requires method='eigen'")
-    common = dict(n_latent=m, n_features=n, n_samples=t, steps=steps, x64=x64)
+    group = dict(n_latent=m, n_features=n, n_samples=t, x64=x64)
+    common = dict(steps=steps, **group)
     if method == "eigen":
         run = functools.partial(model.descent_eigen_run, flow=flow, **common)
     else:
@@ -275,6 +255,17 @@ def build_gradient_descent(static: Mapping[str, Any]) -> Experiment:
         dims={k: ("checkpoint",) for k in ("test_loss", "train_loss", "test_loss_avg")},
         coords={"checkpoint": np.asarray(steps, dtype=np.int64)},
         x64=x64,
+        validate=checks.point_validator(
+            "build_gradient_descent",
+            required=_DESCENT_SWEPT,
+            optional=_PADDED,
+            descent=not flow,
+            **group,
+        ),
+        diverged=checks.train_loss_blowup(m),
+        bytes_per_run=checks.descent_bytes(
+            m, n, t, n_checkpoints=len(steps), method=method, x64=x64
+        ),
     )
 
 
@@ -289,11 +280,11 @@ def build_spectrum(static: Mapping[str, Any]) -> Experiment:
     linear features' covariance ``FΛF^T/N`` has rank ``min(N, M)``: its spectrum ends at ``M``;
     nonlinear features continue the power law past ``M``.
     """
-    m = _int_size(static, "n_latent")
-    n = _int_size(static, "n_features")
-    t = _samples(static)
-    kind = _choice(static, "features", FEATURES, "linear")
-    x64 = _flag(static, "x64", 1)
+    m = checks.static_size(static, "n_latent")
+    n = checks.static_size(static, "n_features")
+    t = checks.static_samples(static)
+    kind = checks.static_choice(static, "features", FEATURES, "linear")
+    x64 = checks.static_flag(static, "x64", 1)
     if math.isinf(t) and kind != "linear":
         raise ValueError(
             "the exact covariance (n_samples=inf) is only available for linear features"
@@ -302,7 +293,15 @@ def build_spectrum(static: Mapping[str, Any]) -> Experiment:
         model.spectrum_run, n_latent=m, n_features=n, n_samples=t, features=kind, x64=x64
     )
     return Experiment(
-        run=run, dims={"eigenvalues": ("mode",)}, coords={"mode": np.arange(1, n + 1)}, x64=x64
+        run=run,
+        dims={"eigenvalues": ("mode",)},
+        coords={"mode": np.arange(1, n + 1)},
+        x64=x64,
+        validate=checks.point_validator(
+            "build_spectrum", required=("b", "a"), n_latent=m, n_features=n, n_samples=t, x64=x64
+        ),
+        diverged=checks.spectrum_blowup(m, kind),
+        bytes_per_run=checks.spectrum_bytes(m, n, t, x64=x64),
     )
 
 
@@ -311,19 +310,22 @@ def build_spectrum(static: Mapping[str, Any]) -> Experiment:
 # --------------------------------------------------------------------------------------------
 
 
-def _bytes_per_run(m: int, n: int, t: float, n_test: int = 0, itemsize: int = 8) -> float:
-    tt = 0 if math.isinf(t) else int(t)
-    small = min(n, tt) if tt else n
-    live = tt * m + n * m + tt * n + 2 * small * small + n * n + n_test * (m + n)
-    return 3.0 * itemsize * live  # temporaries of matmuls and Cholesky
-
-
-def _chunk(rows: int, per_run: float, budget: float = _MEMORY_BUDGET) -> int:
-    return int(max(1, min(rows, budget // max(per_run, 1.0))))
+def _chunk(grid: Grid, build, budget: float = _MEMORY_BUDGET) -> int:
+    """Rows per chunk: all of a group's, or fewer to keep its runs under ``budget`` bytes."""
+    per_run = max(build(static).bytes_per_run for static in grid.static_combinations())
+    return int(max(1, min(grid.n_points * grid.seeds, budget // max(per_run, 1.0))))
 
 
 def _store(store, name):
     return None if store is None else str(Path(store) / name)
+
+
+def _outputs(ds) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Floating outputs of a group, diverged runs NaN, and the ``(point, seed)`` flags."""
+    flags = diverged_runs(ds).values
+    ds = mask_diverged(ds)
+    skip = ("finite", "complete", "diverged")
+    return {k: ds[k].values for k in ds.data_vars if k not in skip}, flags
 
 
 def simulate_ridge(
@@ -352,70 +354,58 @@ def simulate_ridge(
     ``(N, T)``, or fewer with zero-padding: ``pad=True`` pads both sizes to their largest value
     (one compilation), ``pad="features"`` (``"samples"``) only ``N`` (``T``), so the other size
     keeps its true cost. The ridges and seeds are batched with ``jit(vmap)`` in chunks sized to
-    stay under ~1.5 GB. With ``store``, results go to ``store/name`` and a rerun resumes.
+    stay under ~1.5 GB. With ``store``, results go to ``store/name`` and a rerun resumes. Values
+    are checked before anything is compiled.
 
     Returns:
         ``{output: array (len(n_features), len(n_samples), len(ridge), seeds)}`` (diverged runs
-        NaN), plus the coordinates ``n_features``, ``n_samples``, ``ridge``.
+        NaN), ``diverged`` (bool, same shape: non-finite or beyond
+        :func:`~simulations.random_features.checks.train_loss_blowup`), plus the coordinates
+        ``n_features``, ``n_samples``, ``ridge``.
     """
-    ridges = np.atleast_1d(np.asarray(ridge, dtype=np.float64))
-    if (ridges < 0).any():
-        raise ValueError(f"ridge must be >= 0, got {ridges.tolist()}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    nf = [int(v) for v in np.atleast_1d(n_features)]
-    ns = [int(v) for v in np.atleast_1d(n_samples)]
-    for name_, vals in (("n_features", nf), ("n_samples", ns)):
-        if min(vals) < 1:
-            raise ValueError(f"{name_} must be >= 1, got {vals}")
+    ridges = [check_float("ridge", r) for r in np.atleast_1d(np.asarray(ridge, dtype=object))]
+    nf = checks.int_list("n_features", n_features)
+    ns = checks.int_list("n_samples", n_samples)
+    seeds = check_int("seeds", seeds)
+    if pad not in (True, False, "features", "samples"):
+        raise ValueError(f"pad must be True, False, 'features' or 'samples', got {pad!r}")
     common = {
-        "n_latent": [int(n_latent)],
+        "n_latent": [checks.as_int("n_latent", n_latent)],
         "features": [features],
         "limits": [limits],
-        "n_test": [int(n_test)],
+        "n_test": [checks.as_int("n_test", n_test, 0)],
         "teacher_average": [int(bool(teacher_average))],
         "x64": [int(bool(x64))],
     }
-    if pad not in (True, False, "features", "samples"):
-        raise ValueError(f"pad must be True, False, 'features' or 'samples', got {pad!r}")
     pad_n = pad is True or pad == "features"
     pad_t = pad is True or pad == "samples"
-    swept: dict[str, Any] = {"b": [float(b)], "a": [float(a)]}
-    static = dict(common)
-    static["n_features"] = [max(nf)] if pad_n else nf
+    swept: dict[str, Any] = {"b": [check_float("b", b)], "a": [check_float("a", a)]}
+    static = {**common, "n_features": [max(nf)] if pad_n else nf}
     static["n_samples"] = [max(ns)] if pad_t else ns
     if pad_n:
         swept["features_used"] = [float(v) for v in nf]
     if pad_t:
         swept["samples_used"] = [float(v) for v in ns]
-    per_run = max(
-        _bytes_per_run(n_latent, n, t, n_test)
-        for n in static["n_features"]
-        for t in static["n_samples"]
-    )
-    swept.update(ridge=ridges.tolist(), noise=[float(noise)])
+    swept.update(ridge=ridges, noise=[check_float("noise", noise)])
     grid = Grid.product(static=static, swept=swept, seeds=seeds)
     res = sweep.run_sweep(
         build_ridge,
         grid,
         name=name,
         store=_store(store, name),
-        chunk_size=_chunk(grid.n_points * seeds, per_run),
+        chunk_size=_chunk(grid, build_ridge),
         progress=progress,
     )
     shape = (len(nf), len(ns), len(ridges), seeds)
     out: dict[str, np.ndarray] = {}
     for ds in res.groups:
-        ds = mask_diverged(ds)
-        for var in ds.data_vars:
-            if var in ("finite", "complete"):
-                continue
+        values, flags = _outputs(ds)
+        values["diverged"] = flags
+        for var, v in values.items():
             if var not in out:
-                out[var] = np.full(shape, np.nan)
+                out[var] = np.zeros(shape, bool) if var == "diverged" else np.full(shape, np.nan)
             # point order of Grid.product: features_used, samples_used, ridge (last fastest)
-            vals = ds[var].values.reshape(
-                len(nf) if pad_n else 1, len(ns) if pad_t else 1, len(ridges), seeds
-            )
+            vals = v.reshape(len(nf) if pad_n else 1, len(ns) if pad_t else 1, len(ridges), seeds)
             i = slice(None) if pad_n else nf.index(int(ds.attrs["static.n_features"]))
             j = slice(None) if pad_t else ns.index(int(ds.attrs["static.n_samples"]))
             if pad_n and pad_t:
@@ -426,7 +416,7 @@ def simulate_ridge(
                 out[var][i, :] = vals[0]
             else:
                 out[var][i, j] = vals[0, 0]
-    out.update(n_features=np.array(nf), n_samples=np.array(ns, dtype=float), ridge=ridges)
+    out.update(n_features=np.array(nf), n_samples=np.array(ns, dtype=float), ridge=np.array(ridges))
     return out
 
 
@@ -452,19 +442,17 @@ def simulate_nested_ridge(
     draw per seed.
 
     Returns:
-        ``{output: (seeds, len(sizes))}`` (diverged runs NaN) and ``sizes``.
+        ``{output: (seeds, len(sizes))}`` (diverged runs NaN), ``diverged`` (``(seeds,)``
+        bool) and ``sizes``.
     """
-    sizes = sorted(int(v) for v in sizes)
-    if ridge < 0:
-        raise ValueError(f"ridge must be >= 0, got {ridge}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    if nested not in ("features", "samples"):
-        raise ValueError(f"nested must be 'features' or 'samples', got {nested!r}")
-    n, t = (sizes[-1], int(fixed)) if nested == "features" else (int(fixed), sizes[-1])
+    sizes = sorted(checks.int_list("sizes", sizes))
+    fixed = checks.as_int("fixed", fixed)
+    m = checks.as_int("n_latent", n_latent)
+    check_choice("nested", nested, ("features", "samples"))
+    n, t = (sizes[-1], fixed) if nested == "features" else (fixed, sizes[-1])
     grid = Grid.product(
         static=dict(
-            n_latent=[int(n_latent)],
+            n_latent=[m],
             n_features=[n],
             n_samples=[t],
             nested=[nested],
@@ -472,21 +460,26 @@ def simulate_nested_ridge(
             limits=[limits],
             x64=[int(bool(x64))],
         ),
-        swept=dict(b=[float(b)], a=[float(a)], ridge=[float(ridge)], noise=[float(noise)]),
-        seeds=seeds,
+        swept=dict(
+            b=[check_float("b", b)],
+            a=[check_float("a", a)],
+            ridge=[check_float("ridge", ridge)],
+            noise=[check_float("noise", noise)],
+        ),
+        seeds=check_int("seeds", seeds),
     )
-    per_run = _bytes_per_run(n_latent, n, t)
     res = sweep.run_sweep(
         build_nested_ridge,
         grid,
         name=name,
         store=_store(store, name),
-        chunk_size=_chunk(seeds, per_run),
+        chunk_size=_chunk(grid, build_nested_ridge),
         progress=progress,
     )
-    ds = mask_diverged(res.groups[0])
-    out = {k: ds[k].values[0] for k in ds.data_vars if k not in ("finite", "complete")}
-    out["sizes"] = np.asarray(sizes)  # outputs above: (seeds, sizes)
+    values, flags = _outputs(res.groups[0])
+    out = {k: v[0] for k, v in values.items()}  # (seeds, sizes)
+    out["diverged"] = flags[0]
+    out["sizes"] = np.asarray(sizes)
     return out
 
 
@@ -513,60 +506,66 @@ def simulate_gradient_descent(
     """Gradient descent/flow curves for each ``N`` in ``n_features`` (``T = n_samples``).
 
     Losses are recorded at ``log_steps(max_steps, n_checkpoints, zero=False)``; see
-    :func:`build_gradient_descent` for the methods. Gradient descent needs
-    ``learning_rate < 2/e_max`` (``e_max`` the top eigenvalue of the feature covariance, about
-    ``λ₁ (1 + √(N/T))² + Σλ/N``); for gradient flow (``flow=True``) it only sets the time unit.
-    ``pad=True`` compiles once for all ``N`` (zero-padding to the largest).
+    :func:`build_gradient_descent` for the methods. Gradient descent needs ``learning_rate``
+    below :func:`theory.random_features.max_learning_rate` (``2/e``, ``e ≈ λ₁ + Σλ (1/N +
+    1/T)`` the typical top eigenvalue of the feature covariance; checked before running, and a
+    draw whose own top eigenvalue is larger is flagged ``diverged``); for gradient flow
+    (``flow=True``) it only sets the time unit. ``pad=True`` compiles once for all ``N``
+    (zero-padding to the largest).
 
     Returns:
         ``{"test_loss", "train_loss": (len(n_features), seeds, n_checkpoints)}`` (and
-        ``"test_loss_avg"``, the teacher-averaged test loss, for ``method="eigen"``), plus
+        ``"test_loss_avg"``, the teacher-averaged test loss, for ``method="eigen"``; diverged
+        runs NaN), ``diverged`` (``(len(n_features), seeds)`` bool), plus
         ``times = learning_rate × checkpoints`` and ``n_features``.
     """
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be > 0, got {learning_rate}")
-    nf = [int(v) for v in np.atleast_1d(n_features)]
+    learning_rate = check_float("learning_rate", learning_rate, low=0.0, strict=True)
+    nf = checks.int_list("n_features", n_features)
+    m = checks.as_int("n_latent", n_latent)
+    max_steps = checks.as_int("max_steps", max_steps)
+    n_checkpoints = checks.as_int("n_checkpoints", n_checkpoints)
+    seeds = check_int("seeds", seeds)
     ckpt = log_steps(max_steps, n_checkpoints, zero=False)
     common = {
-        "n_latent": [int(n_latent)],
-        "n_samples": [float(n_samples)],
-        "max_steps": [int(max_steps)],
-        "n_checkpoints": [int(n_checkpoints)],
+        "n_latent": [m],
+        "n_samples": [checks.static_samples({"n_samples": n_samples})],
+        "max_steps": [max_steps],
+        "n_checkpoints": [n_checkpoints],
         "method": [method],
         "flow": [int(bool(flow))],
         "x64": [int(bool(x64))],
     }
     swept: dict[str, Any] = {
-        "b": [float(b)],
-        "a": [float(a)],
-        "noise": [float(noise)],
-        "learning_rate": [float(learning_rate)],
+        "b": [check_float("b", b)],
+        "a": [check_float("a", a)],
+        "noise": [check_float("noise", noise)],
+        "learning_rate": [learning_rate],
     }
     if pad:
         static = {**common, "n_features": [max(nf)]}
         swept["features_used"] = [float(v) for v in nf]
-        per_run = _bytes_per_run(n_latent, max(nf), n_samples) + 16.0 * max(nf) ** 2
     else:
         static = {**common, "n_features": nf}
-        per_run = max(_bytes_per_run(n_latent, n, n_samples) + 16.0 * n * n for n in nf)
     grid = Grid.product(static=static, swept=swept, seeds=seeds)
     res = sweep.run_sweep(
         build_gradient_descent,
         grid,
         name=name,
         store=_store(store, name),
-        chunk_size=_chunk(grid.n_points * seeds, per_run),
+        chunk_size=_chunk(grid, build_gradient_descent),
         progress=progress,
     )
     names = ("test_loss", "train_loss") + (("test_loss_avg",) if method == "eigen" else ())
     out = {k: np.full((len(nf), seeds, len(ckpt)), np.nan) for k in names}
+    out["diverged"] = np.zeros((len(nf), seeds), dtype=bool)
     for ds in res.groups:
-        ds = mask_diverged(ds)
+        values, flags = _outputs(ds)
+        values["diverged"] = flags
         for k in out:
             if pad:
-                out[k][...] = ds[k].values
+                out[k][...] = values[k]
             else:
-                out[k][nf.index(int(ds.attrs["static.n_features"]))] = ds[k].values[0]
+                out[k][nf.index(int(ds.attrs["static.n_features"]))] = values[k][0]
     out["times"] = learning_rate * np.asarray(ckpt, dtype=np.float64)
     out["n_features"] = np.array(nf)
     return out
@@ -583,17 +582,19 @@ def simulate_spectrum(
     x64: bool = True,
     name: str = "rf-spectrum",
 ) -> np.ndarray:
-    """Eigenvalues of the feature covariance, ``(seeds, n_features)``, descending."""
+    """Eigenvalues of the feature covariance, ``(seeds, n_features)``, descending (a diverged
+    draw NaN)."""
+    b = check_float("b", b)
     grid = Grid.product(
         static={
-            "n_latent": [int(n_latent)],
-            "n_features": [int(n_features)],
-            "n_samples": [float(n_samples)],
+            "n_latent": [checks.as_int("n_latent", n_latent)],
+            "n_features": [checks.as_int("n_features", n_features)],
+            "n_samples": [checks.static_samples({"n_samples": n_samples})],
             "features": [features],
             "x64": [int(bool(x64))],
         },
-        swept={"b": [float(b)], "a": [float(b)]},
-        seeds=seeds,
+        swept={"b": [b], "a": [b]},
+        seeds=check_int("seeds", seeds),
     )
     res = sweep.run_sweep(build_spectrum, grid, name=name, chunk_size=1, progress=False)
-    return res.groups[0]["eigenvalues"].values[0]
+    return _outputs(res.groups[0])[0]["eigenvalues"][0]
