@@ -11,7 +11,7 @@ Layers, each importing only those above it in this list:
   per-realisation limits, and the one-run functions (:func:`ridge_run`,
   :func:`nested_ridge_run`, :func:`descent_eigen_run`, :func:`descent_scan_run`,
   :func:`spectrum_run`); pure JAX.
-* :mod:`.checks`: what a run may be given (``validate`` of each builder: ``b, a > 1``, the
+* :mod:`.limits`: what a run may be given (``validate`` of each builder: ``b, a > 1``, the
   gradient-descent step below :func:`theory.random_features.max_learning_rate`, ...), its
   divergence bound (:func:`train_loss_blowup`: training loss ``≥ 10³ E[y²]``) and its memory
   (:func:`ridge_bytes`, ...).
@@ -102,7 +102,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "run",
         ),
         "sweeps": (),
-        "checks": (
+        "limits": (
             "DIVERGENCE_FACTOR",
             "as_int",
             "check_teacher_tilt",

@@ -75,7 +75,7 @@ def drop_diverged(ys: np.ndarray) -> tuple[np.ndarray, int]:
     """``(ys without diverged seeds, how many were dropped)``.
 
     The drivers return a diverged run (non-finite, or past
-    :func:`~simulations.random_features.checks.train_loss_blowup`) as NaN
+    :func:`~simulations.random_features.limits.train_loss_blowup`) as NaN
     (:func:`simulations.results.mask_diverged`), so a seed is diverged when any of its values
     along the trailing axes is NaN; it never enters a fit.
     """

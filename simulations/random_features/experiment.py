@@ -19,7 +19,7 @@ from typing import Literal, NamedTuple, Self
 
 import numpy as np
 
-from simulations.random_features import checks
+from simulations.random_features import limits as checks
 from simulations.random_features.sweeps import (
     FEATURES,
     build_gradient_descent,

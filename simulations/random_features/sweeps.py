@@ -21,10 +21,9 @@ shape-defining static parameters ``n_latent`` (``M``), ``n_features`` (``N``), `
 Variance reduction: linear-feature runs can also output the test loss averaged exactly over
 the teacher (``test_loss_avg``), and the ``N = ∞`` limit comes with a zero-mean control variate
 (:func:`~simulations.random_features.model.kernel_limit`). Sweeps over sizes may zero-pad to one
-shape (``features_used`` / ``samples_used``, ``pad=``) so that they compile once. Each builder
-hands the engine its point checks, divergence bound and memory per run
-(:mod:`~simulations.random_features.checks`). The ``simulate_*`` drivers run one sweep each and
-return numpy arrays; :mod:`~simulations.random_features.experiment` re-exports every name here.
+shape (``features_used`` / ``samples_used``, ``pad=``) so that they compile once. Builders hand
+the engine point checks, a divergence bound and memory per run (:mod:`.limits`). ``simulate_*``
+drivers run one sweep each and return numpy arrays; :mod:`.experiment` re-exports every name.
 """
 
 from __future__ import annotations
@@ -39,7 +38,8 @@ import numpy as np
 
 from simulations import sweep
 from simulations.grid import Experiment, Grid
-from simulations.random_features import checks, model
+from simulations.random_features import limits as checks
+from simulations.random_features import model
 from simulations.results import diverged_runs, mask_diverged
 from simulations.steps import log_steps
 from theory.checks import check_choice, check_float, check_int
@@ -360,7 +360,7 @@ def simulate_ridge(
     Returns:
         ``{output: array (len(n_features), len(n_samples), len(ridge), seeds)}`` (diverged runs
         NaN), ``diverged`` (bool, same shape: non-finite or beyond
-        :func:`~simulations.random_features.checks.train_loss_blowup`), plus the coordinates
+        :func:`~simulations.random_features.limits.train_loss_blowup`), plus the coordinates
         ``n_features``, ``n_samples``, ``ridge``.
     """
     ridges = [check_float("ridge", r) for r in np.atleast_1d(np.asarray(ridge, dtype=object))]
