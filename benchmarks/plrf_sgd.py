@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _peak import best_time, measure_matmul_peak
 
+from simulations.plrf import checks
 from simulations.plrf import model as plrf
 from theory import plrf as theory_plrf
 
@@ -81,7 +82,7 @@ def _rng_peak(n: int, repeats: int) -> float:
 
 def _batched_vs_loop(probs, gammas, n_seeds, steps, batch, repeats) -> dict:
     """Time all (problem, seed) runs in one ``jit(vmap)`` call and one at a time (same runs)."""
-    checkpoints = plrf.log_checkpoints(steps, 20)
+    checkpoints = checks.log_checkpoints(steps, 20)
     rows = [(c, s) for c in range(len(probs)) for s in range(n_seeds)]
     stack = jax.tree.map(lambda *xs: jnp.stack(xs), *[probs[c] for c, _ in rows])
     gamma_rows = jnp.asarray([gammas[c] for c, _ in rows], jnp.float32)
@@ -116,7 +117,7 @@ def main(argv=None) -> dict:
     v = 10 * d
     steps = 500 if args.quick else 2000
     n_configs, n_seeds = (2, 4) if args.quick else (4, 8)
-    checkpoints = plrf.log_checkpoints(steps, 20)
+    checkpoints = checks.log_checkpoints(steps, 20)
     repeats = 2 if args.quick else 5
     configs = [(1.0, 0.7), (0.7, 1.0), (0.4, 0.8), (1.0, 0.3)][:n_configs]
     results: dict = {"d": d, "v": v, "batch": batch, "steps": steps, "devices": str(jax.devices())}

@@ -11,10 +11,10 @@ QUICK_NOTE = "quick preset: small sizes, exponents biased"
 
 
 def stamp(fig: Figure, note: str) -> Figure:
-    """Write ``note`` (e.g. :data:`QUICK_NOTE`) in small grey type at the figure's bottom left.
+    """Write ``note`` (e.g. :data:`QUICK_NOTE`) in small grey type at the figure's top right.
 
     A no-op for an empty note; returns ``fig`` so calls chain.
     """
     if note:
-        fig.text(0.005, 0.005, note, fontsize=7, color="0.45", ha="left", va="bottom")
+        fig.text(0.995, 0.995, note, fontsize=7, color="0.45", ha="right", va="top")
     return fig

@@ -225,7 +225,6 @@ def run_sweep(
     devices = list(devices) if devices is not None else jax.devices()
     n_dev = len(devices)
     chunk = int(math.ceil(chunk_size / n_dev) * n_dev)
-    base_key = jax.random.key(base_seed)
 
     combos = grid.static_combinations()
     n_rows = grid.n_points * grid.seeds
@@ -243,6 +242,7 @@ def run_sweep(
         label = ", ".join(f"{k}={v}" for k, v in static.items()) or name
         chunks.append(check_memory(experiment.bytes_per_run, chunk, devices, label))
     sharding = _mesh_sharding(devices)
+    base_key = jax.random.key(base_seed)  # after validation: even this compiles a little
     sweep_store = None
     if store:
         print_ = fingerprint(name, build, experiments, grid, base_seed)

@@ -1,12 +1,16 @@
 """PLRF verbs end to end at quick sizes, configs and presets, analysis and plots on synthetic
 data, and the paper figures (``plot`` on synthetic data; ``compute`` under ``slow``)."""
 
+import contextlib
 import csv
 import dataclasses
 import json
 import pickle
+import re
+import time
 import typing
 
+import jax
 import numpy as np
 import pytest
 import xarray as xr
@@ -19,6 +23,7 @@ from paper_figures.plrf import (
 )
 from simulations import sweep
 from simulations.grid import Grid
+from simulations.plotting import QUICK_NOTE
 from simulations.plrf import analysis, commands, experiment, plots
 from simulations.plrf.experiment import PhaseDiagramConfig, RunConfig
 from simulations.results import SweepResult
@@ -55,7 +60,7 @@ def test_run_plrf_rejects_bad_input_before_compiling(tmp_path):
         commands.run(RunConfig(alpha=-1.0, beta=1.0, d=16), tmp_path, progress=False)
     with pytest.raises(ValueError, match="beta"):
         commands.run(RunConfig(alpha=0.2, beta=0.1, d=16), tmp_path, progress=False)
-    with pytest.raises(ValueError, match="learning rate too large"):
+    with pytest.raises(ValueError, match=r"lr_scale=3\.0 is unstable .* need 0 < lr_scale < "):
         commands.run(RunConfig(d=16, lr_scale=3.0), tmp_path, progress=False)
     with pytest.raises(ValueError, match="seeds"):
         commands.run(RunConfig(d=16, seeds=0), tmp_path, progress=False)
@@ -82,6 +87,8 @@ def test_phase_diagram_plrf_quick_end_to_end(tmp_path, capsys):
         "ci_low",
         "ci_high",
     ]
+    assert list(records[0])[8:] == ["window", "n_budgets", "n_diverged"]
+    assert {r["n_diverged"] for r in records} == {"0"}
     phases = {r["phase"] for r in records}
     assert phases == {"Ia", "Ib", "Ic", "II", "III", "IVa", "IVb"}
     for r in records:
@@ -202,7 +209,7 @@ def test_presets_keep_the_old_sizes():
         ({"points": ()}, "points"),
         ({"points": ((0.2, 0.1),)}, r"2\*alpha \+ 2\*beta"),
         ({"points": ((1.0,),)}, "pairs"),
-        ({"lr_scale": 2.5}, "learning rate too large"),
+        ({"lr_scale": 2.5}, r"lr_scale=2\.5 is unstable"),
     ],
 )
 def test_phase_diagram_config_validation(changes, match):
@@ -290,7 +297,8 @@ def test_comparison_rows_and_p_star_exponents(synthetic_measurement):
         ("eta", eta, "III"),
     ]
     assert rows[1].measured == synthetic_measurement.eta.exponent
-    assert set(rows[0].extras) == {"window", "n_budgets"}
+    assert set(rows[0].extras) == {"window", "n_budgets", "n_diverged"}
+    assert rows[0].extras["n_diverged"] == "0"  # no note when nothing diverged
     (p,) = analysis.p_star_exponents([synthetic_measurement])
     assert p.predicted == theory_plrf.limit_level_exponent(0.7, 1.0) == 1.4
     assert p.measured == synthetic_measurement.p_star_fit.exponent
@@ -356,9 +364,9 @@ def test_figure_configs(module):
     assert len(set(configs.values())) == 3  # each preset determines different data
 
 
-def _synthetic_figure_data(module, measurement):
+def _synthetic_figure_data(module, measurement, preset="default"):
     if module is paquette2024_isoflop:
-        return measurement
+        return {"measurement": measurement, "preset": preset}
     if module is paquette2024_phase_diagram:
         alphas, betas = np.linspace(0.05, 2, 12), np.linspace(-0.2, 2, 10)
         xi, eta = theory_plrf.exponent_maps(alphas, betas)
@@ -368,18 +376,31 @@ def _synthetic_figure_data(module, measurement):
             "xi": xi,
             "eta": eta,
             "measurements": [measurement],
+            "preset": preset,
         }
     return {
         "alpha": 0.7,
         "beta": 1.0,
         "curves": {16: _synthetic_curves(), 32: _synthetic_curves(scale=0.5)},
+        "preset": preset,
     }
 
 
 @pytest.mark.parametrize("module", FIGURES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
-def test_figure_plot_on_synthetic_data(module, synthetic_measurement, tmp_path):
+def test_figure_plot_on_synthetic_data(module, synthetic_measurement, tmp_path, monkeypatch):
+    notes = []
+
+    def stamp(fig, note):
+        notes.append(note)
+        return fig
+
+    monkeypatch.setattr(module, "stamp", stamp)
     paths = module.plot(_synthetic_figure_data(module, synthetic_measurement), tmp_path)
     assert paths and all(p.suffix == ".png" and p.stat().st_size > 10_000 for p in paths)
+    module.plot(_synthetic_figure_data(module, synthetic_measurement, "quick"), tmp_path)
+    # Figures from the quick preset say so; the others carry no note.
+    assert notes == ["", QUICK_NOTE]
+    assert module.config("quick")["preset"] == "quick"
 
 
 @pytest.mark.slow
@@ -389,3 +410,129 @@ def test_figure_compute_quick(module, tmp_path):
     data = pickle.loads(pickle.dumps(data))  # what the figure cache stores
     paths = module.plot(data, tmp_path)
     assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+# ------------------------------------------------------------------------------------------
+# Bad inputs from the command line; diverged runs through the phase-diagram verb
+# ------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def no_compilation():
+    """Fail if JAX traces or compiles anything inside the block (XLA's own compile events).
+
+    The root PRNG key is made once beforehand: run_sweep creates it before validating (a
+    one-off compile per process, not the experiment's).
+    """
+    jax.random.key(0)
+    events = []
+
+    def listener(event, duration, **kwargs):
+        if event.startswith("/jax/core/compile/"):
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield events
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert not events, events
+
+
+BAD_CLI_INPUTS = [
+    (
+        ["run", "plrf", "--lr-scale", "1.9"],
+        r"lr_scale=1\.9 is unstable .*need 0 < lr_scale < 1\.44",
+    ),
+    (["run", "plrf", "--lr-scale", "0.9", "--alpha", "2"], r"lr_scale=0\.9 is unstable"),
+    (["run", "plrf", "--d", "0"], "d must be an integer >= 1, got 0"),
+    (["run", "plrf", "--alpha", "-1"], "alpha must be > 0"),
+    (["run", "plrf", "--alpha", "0.2", "--beta", "0.1"], "beta must satisfy 2"),
+    (["run", "plrf", "--lr-scale", "nan"], "lr_scale must be finite"),
+    (["run", "plrf", "--v-ratio", "1"], "v_ratio must be > 1"),
+    (["run", "plrf", "--seeds", "0"], "seeds must be"),
+    (["run", "plrf", "--steps", "0"], "steps must be"),
+    (["run", "plrf", "--d", "1000000"], r"d=1000000, v=4000000: one run needs about .*TB"),
+    (["phase-diagram", "plrf", "--sizes", "32,0"], "sizes must be an integer >= 1"),
+    (["phase-diagram", "plrf", "--lr-scale", "1.9"], r"lr_scale=1\.9 is unstable"),
+    (["phase-diagram", "plrf", "--points", "0.2,0.1"], r"2\*alpha \+ 2\*beta must be > 1"),
+    (["phase-diagram", "plrf", "--batch", "0"], "batch must be"),
+    (["compare", "plrf", "--sizes", "1000000"], r"d=1000000.*one run needs about .*TB"),
+]
+
+
+@pytest.mark.parametrize(("argv", "match"), BAD_CLI_INPUTS, ids=lambda x: " ".join(x))
+def test_bad_cli_input_is_one_line_before_compiling(argv, match, tmp_path, capsys):
+    from simulations.cli import main
+
+    start = time.perf_counter()
+    with no_compilation(), pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--no-progress", "--out", str(tmp_path / "out")])
+    elapsed = time.perf_counter() - start
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert err.startswith("solvable: error: ")
+    assert re.search(match, err), err
+    assert elapsed < 5, elapsed  # the theory decides in milliseconds: nothing is simulated
+    assert not (tmp_path / "out" / "loss_curves.csv").exists()
+    assert not (tmp_path / "out" / "comparison.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def diverging_phase_diagram(tmp_path_factory):
+    """A phase diagram at c = 0.78, inside the theory's limit (0.79 at d = 8) but so close that
+    some W's own spectra have ‖K‖ >= 1: their expected losses reach 1e50+ while staying finite."""
+    out = tmp_path_factory.mktemp("diverging")
+    config = PhaseDiagramConfig(
+        sizes=(8, 11, 16),
+        seeds=6,
+        lr_scale=0.78,
+        points=((1.0, 0.7),),
+        n_checkpoints=40,
+        n_boot=50,
+        horizon=5.0,
+    )
+    rows = commands.phase_diagram(config, out, progress=False, note="a note")
+    result = experiment.run_phase_sweep(config, store=out / "sweep", progress=False)
+    return out, rows, result
+
+
+def test_diverged_runs_are_flagged_counted_and_left_out_of_the_fit(diverging_phase_diagram, capsys):
+    out, rows, result = diverging_phase_diagram
+    flagged = [ds["diverged"].values[0] for ds in result.groups]
+    n_flagged = int(sum(f.sum() for f in flagged))
+    assert n_flagged > 0
+    for ds, f in zip(result.groups, flagged):
+        assert ds["finite"].values.all()  # finite but huge: not data
+        np.testing.assert_array_equal(f, ds["kernel_norm"].values[0] >= 1)
+        ratio = ds["loss"].values[0].max(axis=-1) / ds["loss"].values[0, :, 0]
+        assert (ratio[f] >= 1e3).all() and (ratio[~f] <= 1.0 + 1e-9).all()
+    m = analysis.measure_point(result, 0, n_boot=50)
+    assert m.n_diverged == n_flagged
+    for k, f in enumerate(flagged):  # masked: never averaged into the frontier
+        n_ck = result.groups[k].sizes["checkpoint"]  # longer curves of other sizes: NaN padding
+        assert np.isnan(m.losses[f, k]).all() and np.isfinite(m.losses[~f, k, :n_ck]).all()
+        assert np.isnan(m.p_star[f, k]).all() and np.isfinite(m.p_star[~f, k]).all()
+    assert np.isfinite([m.xi.exponent, m.eta.exponent]).all()
+    with open(out / "comparison.csv") as fh:
+        records = list(csv.DictReader(fh))
+    assert [r["n_diverged"] for r in records] == [str(n_flagged)] * 2
+    assert all(r["note"] == f"{n_flagged} diverged run(s) left out of the fit" for r in records)
+    assert {r.extras["n_diverged"] for r in rows} == {str(n_flagged)}
+    with open(out / "p_star_exponents.csv") as fh:
+        assert next(csv.DictReader(fh))["n_diverged"] == str(n_flagged)
+
+
+def test_quick_note_heads_the_table(diverging_phase_diagram, tmp_path, capsys):
+    out, _, _ = diverging_phase_diagram
+    config = PhaseDiagramConfig(
+        sizes=(8, 11, 16),
+        seeds=6,
+        lr_scale=0.78,
+        points=((1.0, 0.7),),
+        n_checkpoints=40,
+        n_boot=50,
+        horizon=5.0,
+    )
+    commands.compare(config, out, progress=False, note=QUICK_NOTE)  # resumes from the store
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"[{QUICK_NOTE}]")

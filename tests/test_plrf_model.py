@@ -3,6 +3,7 @@ checkpoints, eager validation, the realised problem against dense linear algebra
 functions, and sweep integration (one trace per static group, labels, divergence flagged).
 """
 
+import contextlib
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from simulations import plrf, sweep
+from simulations.results import count_diverged
 from simulations.steps import log_steps
 from theory import plrf as theory_plrf
 
@@ -82,6 +84,11 @@ def test_bad_types_raise():
         ({"alpha": 1.0, "beta": 0.7, "learning_rate": -0.1}, "learning_rate must be > 0"),
         ({"alpha": 1.0, "beta": 0.7, "lr_scale": 0.5, "learning_rate": 0.1}, "not both"),
         ({"alpha": float("nan"), "beta": 0.7}, "alpha must be finite"),
+        # c < 2 but beyond the theory's limit at this size (the kernel norm of the deterministic
+        # equivalent of K̂ reaches 1): refused with the admissible range.
+        ({"alpha": 0.7, "beta": 1.0, "lr_scale": 1.9, "d": 16}, r"lr_scale=1.9 .* < 1\.2"),
+        ({"alpha": 1.0, "beta": 0.7, "learning_rate": 0.55, "d": 8}, r"need 0 < learning_rate"),
+        ({"alpha": 1.0, "beta": 0.7, "d": 0}, "d must be"),
     ],
 )
 def test_bad_points_raise(kwargs, match):
@@ -131,6 +138,14 @@ def test_validate_grid():
     with pytest.raises(ValueError, match="unknown parameter"):
         plrf.validate_grid(
             sweep.Grid.product(static={"d": 8, "max_steps": 10}, swept={"alpha": 1, "gamma": 1})
+        )
+    # lr_scale = 1.9 passes the crude c < 2 bound but not the theory's stability limit.
+    with pytest.raises(ValueError, match=r"lr_scale=1\.9 is unstable .* need 0 < lr_scale < "):
+        plrf.validate_grid(
+            sweep.Grid.product(
+                static={"d": 64, "max_steps": 10},
+                swept={"alpha": 0.7, "beta": 1.0, "lr_scale": [0.5, 1.9]},
+            )
         )
 
 
@@ -184,11 +199,7 @@ def test_embedding_does_not_depend_on_global_prng_mode():
 SWEEP_NAME = "plrf-test-sweep"
 SWEEP_GRID = sweep.Grid.zipped(
     static={"d": [8, 12], "v_ratio": 3, "max_steps": 300, "n_checkpoints": 8},
-    points={
-        "alpha": [1.0, 0.6, 1.5, 1.0],
-        "beta": [0.7, 1.2, 0.2, 0.7],
-        "learning_rate": [0.1, 0.05, 0.3, 20.0],  # the last one diverges
-    },
+    points={"alpha": [1.0, 0.6, 1.5], "beta": [0.7, 1.2, 0.2], "learning_rate": [0.1, 0.05, 0.3]},
     seeds=3,
 )
 
@@ -204,7 +215,7 @@ def small_sweep():
 
 def test_one_trace_per_static_group(small_sweep):
     result, traces = small_sweep
-    # 2 static groups x 12 rows in chunks of 5 (3 chunks each, the last padded): 2 traces.
+    # 2 static groups x 9 rows in chunks of 5 (2 chunks each, the last padded): 2 traces.
     assert traces == 2
     assert len(result.groups) == 2
 
@@ -231,18 +242,13 @@ def test_sweep_labels_and_outputs(small_sweep):
     np.testing.assert_array_equal(labelled["compute"].values, 12 * 1 * steps)
 
 
-def test_diverging_learning_rate_is_flagged_not_fatal(small_sweep):
+def test_stable_runs_are_kept(small_sweep):
     result, _ = small_sweep
     for ds in result.groups:
-        finite = ds["finite"].values
-        np.testing.assert_array_equal(finite[:3], True)
-        np.testing.assert_array_equal(finite[3], False)
-        assert np.isfinite(ds["loss"].values[:3]).all()
-        assert not np.isfinite(ds["loss"].values[3]).all()
-        masked = sweep.mask_diverged(ds)
-        assert np.isnan(masked["loss"].values[3]).all()
-        # The well-behaved runs learn: final loss well below the initial loss.
-        assert (ds["loss"].values[:3, :, -1] < 0.5 * ds["loss"].values[:3, :, 0]).all()
+        assert ds["finite"].values.all() and not ds["diverged"].values.any()
+        assert (ds["kernel_norm"].values < 1).all()
+        # The runs learn: final loss well below the initial loss.
+        assert (ds["loss"].values[:, :, -1] < 0.5 * ds["loss"].values[:, :, 0]).all()
 
 
 # ------------------------------------------------------------------------------------------
@@ -300,7 +306,8 @@ def test_model_module_imports_only_jax_and_theory():
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('xarray', 'matplotlib', 'tqdm') or m in ('simulations.sweep', 'simulations.store', "
         "'simulations.grid', 'simulations.results', 'simulations.fit', 'simulations.compare', "
-        "'simulations.plrf.experiment')); print(bad); sys.exit(1 if bad else 0)"
+        "'simulations.plrf.sweeps', 'simulations.plrf.experiment')); print(bad); "
+        "sys.exit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -311,3 +318,169 @@ def test_package_exports_resolve():
         assert getattr(plrf, name) is not None, name
     with pytest.raises(AttributeError):
         plrf.no_such_name  # noqa: B018
+
+
+# ------------------------------------------------------------------------------------------
+# Bad inputs refused before anything is compiled; divergence flagged; memory checked up front
+# ------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def no_compilation():
+    """Fail if JAX traces or compiles anything inside the block (XLA's own compile events).
+
+    The root PRNG key is made once beforehand: run_sweep creates it before validating (a
+    one-off compile per process, not the experiment's).
+    """
+    jax.random.key(0)
+    events = []
+
+    def listener(event, duration, **kwargs):
+        if event.startswith("/jax/core/compile/"):
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield events
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert not events, events
+
+
+def _sweep(build, static, swept, name):
+    grid = sweep.Grid.product(static=static, swept=swept)
+    return lambda: sweep.run_sweep(build, grid, name=name, progress=False)
+
+
+_SGD = {"d": 8, "max_steps": 10}
+BAD_API_INPUTS = {
+    # run_sweep with the PLRF builders: every point is validated before compiling.
+    "sweep alpha=-1": (
+        _sweep(plrf.build_sgd, _SGD, {"alpha": -1.0, "beta": 1.0}, "plrf-bad-alpha"),
+        "alpha must be > 0",
+    ),
+    "sweep lr_scale=1.9 (c < 2, beyond the kernel-norm limit)": (
+        _sweep(
+            plrf.build_expected,
+            {"d": 64, "max_steps": 10},
+            {"alpha": 0.7, "beta": 1.0, "lr_scale": 1.9},
+            "plrf-bad-lr",
+        ),
+        r"lr_scale=1\.9 is unstable for alpha=0\.7, d=64, .*need 0 < lr_scale < 1\.37",
+    ),
+    "sweep learning_rate=20": (
+        _sweep(
+            plrf.build_sgd, _SGD, {"alpha": 1.0, "beta": 0.7, "learning_rate": 20.0}, "plrf-bad-g"
+        ),
+        r"learning_rate=20\.0 is unstable .*lambda_max >= 2.*need 0 < learning_rate < 0\.49",
+    ),
+    "sweep unknown swept name": (
+        _sweep(plrf.build_sgd, _SGD, {"alpha": 1.0, "beta": 0.7, "gamma": 0.1}, "plrf-bad-name"),
+        r"unknown swept parameter\(s\) \['gamma'\]",
+    ),
+    "sweep beta missing": (
+        _sweep(plrf.build_sgd, _SGD, {"alpha": 1.0}, "plrf-bad-beta"),
+        "beta must be given",
+    ),
+    "sweep beta nan": (
+        _sweep(plrf.build_sgd, _SGD, {"alpha": 1.0, "beta": float("nan")}, "plrf-bad-nan"),
+        "beta must be finite",
+    ),
+    "sweep d=0": (
+        _sweep(plrf.build_sgd, {"d": 0, "max_steps": 10}, {"alpha": 1.0, "beta": 0.7}, "plrf-d0"),
+        "d must be an integer >= 1, got 0",
+    ),
+    "sweep dtype": (
+        _sweep(plrf.build_sgd, {**_SGD, "dtype": "float16"}, {"alpha": 1.0, "beta": 0.7}, "plrf-t"),
+        "dtype must be one of",
+    ),
+    # simulate, configs, the run verb
+    "simulate d=0": (lambda: plrf.simulate(0.7, 1.0, 0, max_steps=10), "d must be"),
+    "simulate max_steps=0": (lambda: plrf.simulate(0.7, 1.0, 16, max_steps=0), "max_steps"),
+    "simulate lr_scale=1.9": (
+        lambda: plrf.simulate(0.7, 1.0, 16, max_steps=10, lr_scale=1.9),
+        r"lr_scale=1\.9 is unstable",
+    ),
+    "RunConfig lr_scale=1.9": (
+        lambda: plrf.RunConfig(lr_scale=1.9).validate(),
+        r"lr_scale=1\.9 is unstable for alpha=0\.7, d=256, v=1024, batch=1 .* < 1\.44",
+    ),
+    "RunConfig d=0": (lambda: plrf.RunConfig(d=0).validate(), "d must be an integer >= 1"),
+    "RunConfig batch=0": (lambda: plrf.RunConfig(batch=0).validate(), "batch must be"),
+    "PhaseDiagramConfig sizes": (
+        lambda: plrf.PhaseDiagramConfig(sizes=(32, 0)).validate(),
+        "sizes must be an integer >= 1",
+    ),
+    "PhaseDiagramConfig lr_scale=1.9": (
+        lambda: plrf.PhaseDiagramConfig(lr_scale=1.9).validate(),
+        r"lr_scale=1\.9 is unstable for alpha=1",
+    ),
+    "PhaseDiagramConfig inadmissible point": (
+        lambda: plrf.PhaseDiagramConfig(points=((0.2, 0.1),)).validate(),
+        r"2\*alpha \+ 2\*beta must be > 1",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_API_INPUTS))
+def test_bad_api_input_is_one_line_before_compiling(case):
+    call, match = BAD_API_INPUTS[case]
+    traces = {n: sweep.trace_count(n) for n in ("plrf-sgd", "plrf-expected")}
+    with no_compilation(), pytest.raises((ValueError, TypeError), match=match) as err:
+        call()
+    assert "\n" not in str(err.value)
+    assert {n: sweep.trace_count(n) for n in traces} == traces
+
+
+def test_stability_limit_is_the_admissible_range():
+    """The limit named in the message is admissible and its next value is not."""
+    limit = theory_plrf.stability_limit(0.7, 64, 256)
+    c = float(f"{limit.lr_scale:.4g}")
+    c = c if c < limit.lr_scale else c - 1e-3
+    assert plrf.validate_point(0.7, 1.0, v=256, d=64, lr_scale=c) > 0
+    with pytest.raises(ValueError, match="need 0 < lr_scale < "):
+        plrf.validate_point(0.7, 1.0, v=256, d=64, lr_scale=limit.lr_scale * 1.001)
+
+
+def test_huge_size_refused_before_compiling():
+    """d = 10⁶ would need ~40 TB per run (the d×d eigendecomposition): refused up front."""
+    name = "plrf-too-big"
+    grid = sweep.Grid.product(static={"d": 10**6, "max_steps": 10}, swept={"alpha": 1, "beta": 1})
+    for build in (plrf.build_sgd, plrf.build_expected):
+        with no_compilation(), pytest.raises(ValueError, match=r"d=1000000.*needs about .*TB"):
+            sweep.run_sweep(build, grid, name=name, progress=False)
+    assert sweep.trace_count(name) == 0
+    cfg = plrf.validate_static({"d": 10**6, "max_steps": 10})
+    assert plrf.expected_run_bytes(cfg) == 28.0 * 4e6 * 1e6 + 40.0 * 1e12
+    assert plrf.sgd_run_bytes(cfg) > 40.0 * 1e12
+    # The estimate grows with v·d on the explicit path (W is held), not on the eigenbasis path.
+    small = plrf.validate_static({"d": 64, "v": 10**6, "max_steps": 10, "path": "explicit"})
+    assert plrf.sgd_run_bytes(small) > 64 * 10**6 * 8
+
+
+NEAR_EDGE = {"v_ratio": 4, "lr_scale": 0.78, "max_steps": 3000, "n_checkpoints": 10, "seeds": 8}
+
+
+def test_runs_near_the_stability_limit_are_flagged_diverged():
+    """c = 0.78 passes the theory's limit (0.79 at d = 8, from the deterministic equivalent), but
+    W's own spectrum fluctuates at d = 8: runs with ‖K‖ >= 1 (or γ(B+1)λ_max >= 2) diverge and
+    are flagged, whatever their recorded losses show; the others are kept."""
+    grid = plrf.simulation_grid(1.0, 0.7, 8, **NEAR_EDGE)  # validated: the point is admissible
+    res = sweep.run_sweep(plrf.build_sgd, grid, name="plrf-near-edge", progress=False)
+    ds = res.groups[0]
+    norm = ds["kernel_norm"].values[0]
+    flagged = ds["diverged"].values[0]
+    np.testing.assert_array_equal(flagged, ~(norm < 1))  # inf and >= 1 alike
+    assert 0 < flagged.sum() < grid.seeds
+    np.testing.assert_array_equal(count_diverged(ds), [flagged.sum()])
+    masked = sweep.mask_diverged(ds)
+    assert np.isnan(masked["loss"].values[0][flagged]).all()
+    assert np.isfinite(masked["loss"].values[0][~flagged]).all()
+    # simulate() runs the same grid (same W per seed): it flags and masks the same runs, in its
+    # expected-loss sweep too, and the seed means leave them out.
+    sim = plrf.simulate(1.0, 0.7, 8, expected=True, **NEAR_EDGE)
+    np.testing.assert_array_equal(sim["diverged"].values, flagged)
+    assert np.isnan(sim["expected_loss"].values[flagged]).all()
+    assert np.isfinite(sim["expected_loss"].values[~flagged]).all()
+    sim["det_equiv"] = ("checkpoint", np.ones(sim.sizes["checkpoint"]))
+    curves = plrf.summarize_curves(sim)
+    assert curves.n_finite == grid.seeds - flagged.sum()
+    assert np.isfinite(curves.sgd_mean).all() and np.isfinite(curves.volterra_mean).all()

@@ -429,3 +429,104 @@ def test_asymptotic_terms_match_deterministic_equivalent():
     assert forcing[-1] / terms["F_pp"][-1] > 1.4
     low = plrf.asymptotic_terms(0.2, 1.0, d, t, gamma, 1)
     assert np.all(low["K_pp"] == 0) and np.all(low["F_ac"] == 0)
+
+
+# ------------------------------------------------------------------------------------------
+# Stability before simulation: the deterministic-equivalent kernel norm in closed form
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("alpha", "d", "batch"), [(0.7, 64, 1), (1.0, 32, 1), (0.4, 64, 1), (0.27, 32, 1), (2.0, 32, 4)]
+)
+def test_equivalent_kernel_norm_matches_the_binned_deterministic_equivalent(alpha, d, batch):
+    """The closed form ‖K‖ = N(u) equals theory.plrf.kernel_norm of the binned deterministic-
+    equivalent spectrum (an independent route: Stieltjes inversion and quadrature) below the limit,
+    and the limit is where that kernel norm reaches 1 (or γ(B+1)λ₊ reaches 2)."""
+    v = 4 * d
+    limit = plrf.stability_limit(alpha, d, v, batch)
+    spec = plrf.deterministic_equivalent_spectrum(alpha, 1.0, d, v)
+    for frac in (0.05, 0.3, 0.7, 0.95):
+        gamma = frac * limit.learning_rate
+        closed = plrf.equivalent_kernel_norm(alpha, d, v, gamma, batch)
+        with jax.enable_x64(True):
+            binned = float(plrf.kernel_norm(spec, gamma, batch))
+        assert closed == pytest.approx(binned, rel=1e-2), frac
+    # Small γ: ‖K‖ ≈ γ tr(K̂)/2 = c/2 (the rule behind lr_scale).
+    tiny = 1e-4 * limit.learning_rate
+    trace = plrf.power_law_trace(alpha, v)
+    norm = plrf.equivalent_kernel_norm(alpha, d, v, tiny, batch)
+    assert norm == pytest.approx(tiny * trace / 2, rel=1e-3)
+    # At the limit: ‖K‖ = 1, or the top edge.
+    just_below = plrf.equivalent_kernel_norm(alpha, d, v, limit.learning_rate * (1 - 1e-9), batch)
+    if limit.bound == "kernel norm":
+        assert just_below == pytest.approx(1.0, rel=1e-5)
+    else:
+        assert limit.learning_rate * (batch + 1) * limit.lambda_max == pytest.approx(2.0)
+    assert plrf.equivalent_kernel_norm(alpha, d, v, limit.learning_rate * 1.01, batch) >= 1.0
+    assert limit.lr_scale == pytest.approx(limit.learning_rate * trace, rel=1e-12)
+    assert limit.lambda_max > 1.0  # > σ_1: implies the crude bound γ(B+1) < 2
+
+
+def test_equivalent_kernel_norm_is_the_mean_over_realised_embeddings():
+    """Averaged over W, the realised ‖K‖ tends to the deterministic equivalent."""
+    alpha, d, v = 0.7, 128, 512
+    gamma = 0.6 * plrf.stability_limit(alpha, d, v).learning_rate
+    realised = []
+    for seed in range(4):
+        spec = _realised(_embedding(seed, v, d), alpha, 1.0)
+        with jax.enable_x64(True):
+            realised.append(float(plrf.kernel_norm(spec, gamma, 1)))
+    assert np.mean(realised) == pytest.approx(
+        plrf.equivalent_kernel_norm(alpha, d, v, gamma), rel=0.03
+    )
+
+
+def test_kernel_norm_is_infinite_beyond_the_top_eigenvalue():
+    spec = _realised(_embedding(0, 64, 16), 1.0, 0.7)
+    lam_max = spec.eigenvalues.max()
+    with jax.enable_x64(True):
+        assert float(plrf.kernel_norm(spec, 1.01 / lam_max, 1)) == math.inf
+        assert np.isfinite(float(plrf.kernel_norm(spec, 0.1 / lam_max, 1)))
+    assert plrf.equivalent_kernel_norm(1.0, 16, 64, 10.0) == math.inf
+
+
+def test_check_stable_names_the_parameter_and_the_admissible_range():
+    limit = plrf.check_stable(0.7, 256, 1024, lr_scale=0.5)
+    assert limit == plrf.stability_limit(0.7, 256, 1024)
+    with pytest.raises(
+        ValueError,
+        match=r"^lr_scale=1\.9 is unstable for alpha=0\.7, d=256, v=1024, batch=1 \(kernel norm "
+        r"\|\|K\|\| >= 1\); need 0 < lr_scale < 1\.441$",
+    ):
+        plrf.check_stable(0.7, 256, 1024, lr_scale=1.9)
+    assert 1.441 < limit.lr_scale < 1.442  # the quoted bound is rounded down: admissible
+    plrf.check_stable(0.7, 256, 1024, lr_scale=1.441)
+    with pytest.raises(ValueError, match=r"learning_rate=5\.0 .*lambda_max >= 2"):
+        plrf.check_stable(0.7, 256, 1024, learning_rate=5.0)
+    with pytest.raises(ValueError, match="exactly one of lr_scale and learning_rate"):
+        plrf.check_stable(0.7, 256, 1024, lr_scale=0.5, learning_rate=0.1)
+    with pytest.raises(ValueError, match="v must be an integer >= 257"):
+        plrf.stability_limit(0.7, 256, 256)
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        plrf.stability_limit(-0.7, 256, 1024)
+    with pytest.raises(ValueError, match="batch must be"):
+        plrf.stability_limit(0.7, 256, 1024, 0)
+
+
+def test_stability_is_fast_and_bounded_for_any_size():
+    """Huge v (4·10⁸) costs milliseconds and no O(v) memory: sums beyond 2^16 terms are binned
+    (continuous across the switch), the trace beyond 2^22 by Euler–Maclaurin (exact below)."""
+    import time
+
+    a = plrf.stability_limit(0.7, 2**14, 2**16)
+    b = plrf.stability_limit(0.7, 2**14, 2**16 + 1)
+    assert b.lr_scale == pytest.approx(a.lr_scale, rel=1e-6)
+    start = time.perf_counter()
+    plrf.stability_limit(0.4, 10**8, 4 * 10**8)
+    assert time.perf_counter() - start < 2.0
+    for p in (0.4, 1.0, 1.4, 2.0):
+        for v in (1, 1000, 2**22):
+            exact = float(np.sum(np.arange(1, v + 1, dtype=np.float64) ** -p))
+            assert plrf.power_sum(p, v) == exact  # the same sum below 2^22 terms
+        v = 2**22 + 12345
+        exact = float(np.sum(np.arange(1, v + 1, dtype=np.float64) ** -p))
+        assert plrf.power_sum(p, v) == pytest.approx(exact, rel=1e-13)

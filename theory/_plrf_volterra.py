@@ -68,14 +68,18 @@ class Spectrum(NamedTuple):
 def kernel_norm(spectrum: Spectrum, gamma, batch):
     """``‖K‖ = Σ_i counts_i γλ_i / (2 − γ(B+1)λ_i)`` (= ``Σ_r K(r)``; arXiv 2405.15074, §2).
 
-    jax.numpy, jittable and vmappable (``gamma``, ``batch`` may be traced).
+    ``inf`` when ``γ(B+1)λ_i >= 2`` for an occupied mode (``q(λ_i) >= 1``: the kernel sum
+    diverges). jax.numpy, jittable and vmappable (``gamma``, ``batch`` may be traced).
     """
     dtype = jax.dtypes.canonicalize_dtype(jnp.float64)
     lam = jnp.asarray(spectrum.eigenvalues, dtype)
     counts = jnp.asarray(spectrum.counts, dtype)
     gamma = jnp.asarray(gamma, dtype)
     batch = jnp.asarray(batch, dtype)
-    return jnp.sum(counts * gamma * lam / (2.0 - gamma * (batch + 1.0) * lam))
+    denom = 2.0 - gamma * (batch + 1.0) * lam
+    unstable = jnp.any((denom <= 0.0) & (counts > 0.0))
+    norm = jnp.sum(counts * gamma * lam / jnp.where(denom > 0.0, denom, 1.0))
+    return jnp.where(unstable, jnp.inf, norm)
 
 
 def _kernel_norm_np(lam, counts, gamma, batch) -> float:

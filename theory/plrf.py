@@ -23,8 +23,10 @@ Contents: the phase diagram (:func:`phase`, :func:`compute_optimal_exponents`,
 (:class:`Spectrum`, :func:`realised_spectrum`, :func:`deterministic_equivalent_spectrum`,
 :func:`limit_level`, :func:`limit_level_exponent`); the exact expected-loss dynamics
 (:func:`expected_loss`, and the jittable :func:`expected_loss_curve` and
-:func:`expected_loss_curve_exact`, from :mod:`theory._plrf_volterra`); the learning rate
-(:func:`learning_rate`, usable on floats and under ``jit``); the asymptotic terms.
+:func:`expected_loss_curve_exact`, from :mod:`theory._plrf_volterra`); stability before any
+simulation (:func:`stability_limit`, :func:`check_stable`, :func:`equivalent_kernel_norm`: the
+largest stable learning rate of the deterministic equivalent, from :mod:`theory._plrf_stability`);
+the learning rate (:func:`learning_rate`, usable on floats and under ``jit``); the asymptotic terms.
 
 Findings recorded while implementing (see also :func:`phase`):
 
@@ -54,6 +56,13 @@ from jax import lax
 from scipy import special
 
 from theory._plrf_spectra import deterministic_equivalent_bins, limit_kappa
+from theory._plrf_stability import (
+    StabilityLimit,
+    check_stable,
+    equivalent_kernel_norm,
+    power_sum,
+    stability_limit,
+)
 from theory._plrf_volterra import (
     Spectrum,
     expected_loss,
@@ -71,10 +80,13 @@ __all__ = [
     "PHASES",
     "REFERENCE_POINTS",
     "Spectrum",
+    "StabilityLimit",
     "asymptotic_terms",
+    "check_stable",
     "compute_optimal_exponents",
     "default_learning_rate",
     "deterministic_equivalent_spectrum",
+    "equivalent_kernel_norm",
     "expected_loss",
     "expected_loss_curve",
     "expected_loss_curve_exact",
@@ -88,9 +100,11 @@ __all__ = [
     "phase",
     "phase_boundaries",
     "power_law_trace",
+    "power_sum",
     "realised_spectrum",
     "scaling_terms",
     "stability_check",
+    "stability_limit",
     "validate_parameters",
 ]
 
@@ -482,16 +496,16 @@ def power_law_trace(alpha, v: int):
     """``Σ_(j≤v) j^(−2α)`` (``= tr D = E tr K̂``), the normaliser of :func:`learning_rate`.
 
     A concrete ``alpha`` (Python or numpy number) is validated (``α > 0``, ``v >= 1``) and summed
-    in float64 numpy (returns a ``float``). A JAX ``alpha`` (array or tracer, e.g. inside ``jit``
-    or ``vmap``) is summed with ``jax.numpy`` in the default float dtype (float64 under
-    ``jax.enable_x64``), unvalidated; ``v`` must be a static int.
+    in float64 numpy by :func:`power_sum` (returns a ``float``; bounded memory for any ``v``).
+    A JAX ``alpha`` (array or tracer, e.g. inside ``jit`` or ``vmap``) is summed with
+    ``jax.numpy`` in the default float dtype (float64 under ``jax.enable_x64``), unvalidated;
+    ``v`` must be a static int.
     """
     if isinstance(alpha, jax.Array):
         dtype = jnp.result_type(float)
         return jnp.sum(jnp.arange(1, v + 1, dtype=dtype) ** (-2 * jnp.asarray(alpha, dtype)))
     alpha = check_float("alpha", alpha, low=0.0, strict=True)
-    v = check_int("v", v, 1)
-    return float(np.sum(np.arange(1, v + 1, dtype=np.float64) ** (-2.0 * alpha)))
+    return power_sum(2.0 * alpha, check_int("v", v, 1))
 
 
 def learning_rate(alpha, v: int, lr_scale=0.5):

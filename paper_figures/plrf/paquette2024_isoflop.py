@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.plrf import (
     PhaseDiagramConfig,
     isoflop_frontier,
@@ -33,24 +34,29 @@ def config(preset: str) -> dict:
         cfg = PhaseDiagramConfig(sizes=geometric_sizes(32, 256), seeds=2, n_boot=50)
     else:
         cfg = PhaseDiagramConfig.preset(preset)
-    return dataclasses.asdict(dataclasses.replace(cfg, points=((ALPHA, BETA),)))
+    sweep = dataclasses.asdict(dataclasses.replace(cfg, points=((ALPHA, BETA),)))
+    return {"preset": preset, **sweep}
 
 
-def compute(cfg: dict):
-    """Run the sweep; returns the :class:`~simulations.plrf.PointMeasurement` of the point."""
+def compute(cfg: dict) -> dict:
+    """Run the sweep; returns ``{"measurement": PointMeasurement, "preset": str}``."""
+    fields = {k: v for k, v in cfg.items() if k != "preset"}
     sweep_config = PhaseDiagramConfig(
         **{
-            **cfg,
-            "sizes": tuple(int(d) for d in cfg["sizes"]),
-            "points": tuple((float(a), float(b)) for a, b in cfg["points"]),
+            **fields,
+            "sizes": tuple(int(d) for d in fields["sizes"]),
+            "points": tuple((float(a), float(b)) for a, b in fields["points"]),
         }
     )
     result = run_phase_sweep(sweep_config, progress=False)
-    return measure_point(result, 0, n_boot=sweep_config.n_boot)
+    measurement = measure_point(result, 0, n_boot=sweep_config.n_boot)
+    return {"measurement": measurement, "preset": cfg.get("preset", "")}
 
 
-def plot(data, out_dir: Path) -> list[Path]:
-    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
+def plot(data: dict, out_dir: Path) -> list[Path]:
+    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths (stamped
+    as biased small-size runs when they come from the quick preset)."""
     path = Path(out_dir) / "paquette2024_isoflop.png"
-    isoflop_frontier(data).savefig(path, dpi=120)
+    fig = isoflop_frontier(data["measurement"])
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
     return [path]

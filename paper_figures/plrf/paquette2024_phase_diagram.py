@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.plrf import (
     PhaseDiagramConfig,
     comparison_rows,
@@ -37,6 +38,7 @@ def config(preset: str) -> dict:
     else:
         sweep = PhaseDiagramConfig.preset(preset)
     return {
+        "preset": preset,
         "alpha_grid": [0.02, 2.0, 160],
         "beta_grid": [-0.2, 2.0, 160],
         "sweep": dataclasses.asdict(sweep),
@@ -58,11 +60,19 @@ def compute(cfg: dict) -> dict:
     )
     result = run_phase_sweep(sweep_config, progress=False)
     measurements = measure_points(result, n_boot=sweep_config.n_boot)
-    return {"alphas": alphas, "betas": betas, "xi": xi, "eta": eta, "measurements": measurements}
+    return {
+        "alphas": alphas,
+        "betas": betas,
+        "xi": xi,
+        "eta": eta,
+        "measurements": measurements,
+        "preset": cfg.get("preset", ""),
+    }
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
-    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
+    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths (stamped
+    as biased small-size runs when they come from the quick preset)."""
     rows = comparison_rows(data["measurements"])
     sizes = data["measurements"][0].sizes
     fig = exponent_maps(
@@ -74,5 +84,5 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
         title=f"measured η, d = {int(sizes[0])}…{int(sizes[-1])}",
     )
     path = Path(out_dir) / "paquette2024_phase_diagram.png"
-    fig.savefig(path, dpi=120)
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
     return [path]

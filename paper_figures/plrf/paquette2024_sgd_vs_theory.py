@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulations.plotting import QUICK_NOTE, stamp
 from simulations.plrf import RunConfig, loss_curves_by_size, run_curves, summarize_curves
 from theory import plrf as theory_plrf
 from theory.checks import check_choice
@@ -29,6 +30,7 @@ def config(preset: str) -> dict:
     """Sizes, seeds and the step cap of ``preset``; runs last min(cap, 4·d^(2α)/γ) steps."""
     check_choice("preset", preset, tuple(_PRESETS))
     return {
+        "preset": preset,
         "alpha": 0.7,
         "beta": 1.0,
         "v_ratio": 4.0,
@@ -39,7 +41,7 @@ def config(preset: str) -> dict:
 
 
 def compute(cfg: dict) -> dict:
-    """Returns ``{"alpha", "beta", "curves": {d: LossCurves}}``."""
+    """Returns ``{"alpha", "beta", "curves": {d: LossCurves}, "preset"}``."""
     curves = {}
     for d in cfg["sizes"]:
         v = round(cfg["v_ratio"] * d)
@@ -55,12 +57,15 @@ def compute(cfg: dict) -> dict:
             n_checkpoints=cfg["n_checkpoints"],
         )
         curves[int(d)] = summarize_curves(run_curves(run, progress=False))
-    return {"alpha": cfg["alpha"], "beta": cfg["beta"], "curves": curves}
+    preset = cfg.get("preset", "")
+    return {"alpha": cfg["alpha"], "beta": cfg["beta"], "curves": curves, "preset": preset}
 
 
 def plot(data: dict, out_dir: Path) -> list[Path]:
-    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths."""
+    """Draw the figure from ``compute``'s data into ``out_dir``; returns the PNG paths (stamped
+    as biased small-size runs when they come from the quick preset)."""
     title = f"PLRF α={data['alpha']}, β={data['beta']}, B=1, c=0.5, v=4d"
     path = Path(out_dir) / "paquette2024_sgd_vs_theory.png"
-    loss_curves_by_size(data["curves"], title=title).savefig(path, dpi=120)
+    fig = loss_curves_by_size(data["curves"], title=title)
+    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
     return [path]

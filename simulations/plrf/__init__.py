@@ -4,12 +4,16 @@ sweep engine. Theory: :mod:`theory.plrf`.
 
 Layers, each importing only those above it in this list:
 
+* :mod:`.checks`: eager input checks (:func:`validate_static`, :func:`validate_point`, with the
+  theory's stability limit), checkpoint and block conventions, memory per run; no tracing.
 * :mod:`.model`: the random problem (:func:`sample_embedding`, :func:`eigenbasis_problem`), the
-  two exact SGD simulators (:func:`sgd_eigenbasis`, :func:`sgd_explicit`), one run
-  (:func:`sgd_run`, :func:`expected_run`) and eager validation; pure JAX.
+  two exact SGD simulators (:func:`sgd_eigenbasis`, :func:`sgd_explicit`) and one run
+  (:func:`sgd_run`, :func:`expected_run`); pure JAX.
+* :mod:`.sweeps`: the sweep builders :func:`build_sgd`, :func:`build_expected` (each point
+  validated before compiling, divergence bound :func:`run_diverged`, memory per run) and
+  :func:`simulate` (one configuration).
 * :mod:`.experiment`: :class:`PhaseDiagramConfig`, :class:`RunConfig` (presets ``quick``,
-  ``default``, ``paper``), the sweep builders :func:`build_sgd`, :func:`build_expected`,
-  :func:`simulate`, :func:`run_phase_sweep`, :func:`run_curves`.
+  ``default``, ``paper``), :func:`run_phase_sweep`, :func:`run_curves`.
 * :mod:`.analysis`: :func:`measure_point` (ξ, η and ``P*(d)`` with bootstrap intervals),
   :func:`comparison_rows`, :func:`summarize_curves`.
 * :mod:`.plots`: figures (functions returning a Figure; ``draw_*`` draw on an Axes).
@@ -24,43 +28,54 @@ from simulations.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     {
-        "model": (
+        "checks": (
             "DEFAULT_LR_SCALE",
             "DEFAULT_N_CHECKPOINTS",
             "DEFAULT_V_RATIO",
-            "DTYPES",
+            "DTYPE_NAMES",
+            "MAX_STEPS",
             "PATHS",
             "STATIC_KEYS",
             "SWEPT_KEYS",
+            "default_block_steps",
+            "embedding_block_rows",
+            "expected_run_bytes",
+            "log_checkpoints",
+            "sgd_run_bytes",
+            "validate_point",
+            "validate_static",
+        ),
+        "model": (
+            "DTYPES",
             "EigenbasisProblem",
             "eigenbasis_problem",
             "expected_run",
             "learning_rate_from_scale",
-            "log_checkpoints",
             "resolve_learning_rate",
             "sample_embedding",
             "sgd_eigenbasis",
             "sgd_explicit",
             "sgd_run",
             "split_run_key",
-            "validate_point",
-            "validate_static",
         ),
-        "experiment": (
-            "MAX_STEPS",
-            "PHASE_POINTS",
-            "PhaseDiagramConfig",
-            "RunConfig",
+        "sweeps": (
             "build_expected",
             "build_sgd",
-            "max_steps_for",
-            "run_curves",
+            "point_validator",
+            "run_diverged",
             "run_embedding",
-            "run_phase_sweep",
             "simulate",
             "simulation_grid",
             "validate_grid",
             "with_compute_coords",
+        ),
+        "experiment": (
+            "PHASE_POINTS",
+            "PhaseDiagramConfig",
+            "RunConfig",
+            "max_steps_for",
+            "run_curves",
+            "run_phase_sweep",
         ),
         "analysis": (
             "LossCurves",
@@ -68,6 +83,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "PointArrays",
             "PointMeasurement",
             "comparison_rows",
+            "diverged_note",
             "measure_point",
             "measure_points",
             "p_star_exponents",

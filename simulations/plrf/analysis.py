@@ -13,6 +13,7 @@ budgets with seed-bootstrap confidence intervals, and the exponent of the limit 
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -21,7 +22,7 @@ import xarray as xr
 
 from simulations import fit
 from simulations.compare import ComparisonRow
-from simulations.results import SweepResult, mask_diverged
+from simulations.results import SweepResult, count_diverged, mask_diverged
 from theory import plrf as theory_plrf
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "PointArrays",
     "PointMeasurement",
     "comparison_rows",
+    "diverged_note",
     "measure_point",
     "measure_points",
     "p_star_exponents",
@@ -45,8 +47,9 @@ class PointArrays(NamedTuple):
         sizes: ``(n_sizes,)`` model sizes d (float).
         compute: ``(n_sizes, n_checkpoints)`` compute ``f = d·B·r`` at each checkpoint.
         losses: ``(n_seeds, n_sizes, n_checkpoints)`` expected losses (diverged runs NaN).
-        p_star: ``(n_seeds, n_sizes)`` limit levels ``P*`` of each run's W.
-        n_diverged: number of runs flagged non-finite.
+        p_star: ``(n_seeds, n_sizes)`` limit levels ``P*`` of each run's W (diverged runs NaN).
+        n_diverged: number of runs flagged diverged (non-finite, loss ``>= 10³ · P(0)`` or
+            ``‖K‖ >= 1``: :func:`simulations.plrf.sweeps.run_diverged`); left out of every fit.
     """
 
     sizes: np.ndarray
@@ -95,7 +98,7 @@ class LossCurves(NamedTuple):
         sgd_se: ``(K,)`` its standard error.
         volterra_mean: ``(K,)`` mean exact expected loss of the same W's.
         det_equiv: ``(K,)`` expected loss of the deterministic equivalent (no W).
-        n_finite: number of SGD runs that stayed finite.
+        n_finite: number of runs kept (not diverged: finite and within the divergence bound).
         n_seeds: number of SGD runs.
     """
 
@@ -110,9 +113,13 @@ class LossCurves(NamedTuple):
 
 
 def point_arrays(result: SweepResult, index: int) -> PointArrays:
-    """Curves of point ``index`` of a phase-diagram sweep, one row per static group (size)."""
+    """Curves of point ``index`` of a phase-diagram sweep, one row per static group (size).
+
+    Diverged runs are NaN (:func:`simulations.results.mask_diverged`) and counted.
+    """
     sizes, computes, losses, p_stars, n_bad = [], [], [], [], 0
     for ds in result.groups:
+        n_bad += int(count_diverged(ds)[index])
         ds = mask_diverged(ds)
         d = int(ds.attrs["static.d"])
         batch = int(ds.attrs.get("static.batch", 1))
@@ -121,7 +128,6 @@ def point_arrays(result: SweepResult, index: int) -> PointArrays:
         computes.append(d * batch * steps)
         losses.append(ds["loss"].isel(point=index).values)  # (seed, checkpoint)
         p_stars.append(ds["p_star"].isel(point=index).values)
-        n_bad += int((~ds["finite"].isel(point=index).values).sum())
     n_ck = max(c.size for c in computes)
     compute = np.full((len(sizes), n_ck), np.nan)
     loss = np.full((losses[0].shape[0], len(sizes), n_ck), np.nan)
@@ -160,8 +166,9 @@ def measure_points(result: SweepResult, *, n_boot: int = 200) -> list[PointMeasu
 def comparison_rows(measurements: Sequence[PointMeasurement]) -> list[ComparisonRow]:
     """Rows ``xi`` and ``eta`` per point beside ``theory.plrf.compute_optimal_exponents``.
 
-    Parameters ``alpha``, ``beta``; extras ``window`` (the fitted compute range) and
-    ``n_budgets`` (the interior budgets fitted).
+    Parameters ``alpha``, ``beta``; extras ``window`` (the fitted compute range), ``n_budgets``
+    (the interior budgets fitted), ``n_diverged`` (runs of the point flagged diverged and left out
+    of the fit, 0 included) and, when some were, a ``note`` saying so.
     """
     rows = []
     for m in measurements:
@@ -178,10 +185,22 @@ def comparison_rows(measurements: Sequence[PointMeasurement]) -> list[Comparison
                     measured=float(meas.exponent),
                     ci_low=float(meas.ci_low),
                     ci_high=float(meas.ci_high),
-                    extras={"window": window, "n_budgets": str(meas.n_points)},
+                    extras={
+                        "window": window,
+                        "n_budgets": str(meas.n_points),
+                        "n_diverged": str(m.n_diverged),
+                        "note": diverged_note(m.n_diverged),
+                    },
                 )
             )
     return rows
+
+
+def diverged_note(n_diverged: int) -> str:
+    """The ``note`` of a row whose fit lost ``n_diverged`` runs ("" when none did)."""
+    if n_diverged == 0:
+        return ""
+    return f"{n_diverged} diverged run(s) left out of the fit"
 
 
 def p_star_exponents(measurements: Sequence[PointMeasurement]) -> list[PStarExponent]:
@@ -202,17 +221,22 @@ def p_star_exponents(measurements: Sequence[PointMeasurement]) -> list[PStarExpo
 def summarize_curves(ds: xr.Dataset) -> LossCurves:
     """Reduce :func:`simulations.plrf.experiment.run_curves` output over seeds.
 
-    Diverged SGD runs (NaN) are left out of the mean; the standard error divides by the number
-    of finite runs.
+    Diverged runs (NaN, flagged in ``diverged``) are left out of every mean; the standard error
+    divides by the number of kept runs. All NaN where every run diverged.
     """
     sgd = ds["loss"].values
     n_ok = int(np.isfinite(sgd).all(axis=1).sum())
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns when every run diverged
+        sgd_mean = np.nanmean(sgd, axis=0)
+        sgd_se = np.nanstd(sgd, axis=0, ddof=1) / np.sqrt(max(n_ok, 1))
+        volterra = np.nanmean(ds["expected_loss"].values, axis=0)
     return LossCurves(
         step=ds["step"].values,
         compute=ds["compute"].values,
-        sgd_mean=np.nanmean(sgd, axis=0),
-        sgd_se=np.nanstd(sgd, axis=0, ddof=1) / np.sqrt(max(n_ok, 1)),
-        volterra_mean=ds["expected_loss"].values.mean(axis=0),
+        sgd_mean=sgd_mean,
+        sgd_se=sgd_se,
+        volterra_mean=volterra,
         det_equiv=np.asarray(ds["det_equiv"].values),
         n_finite=n_ok,
         n_seeds=int(sgd.shape[0]),

@@ -25,6 +25,7 @@ import numpy as np
 
 from simulations import compare as comparison
 from simulations.compare import ComparisonRow
+from simulations.plotting import stamp
 from simulations.plrf import analysis, experiment, plots
 from simulations.plrf.experiment import PhaseDiagramConfig, RunConfig
 
@@ -34,14 +35,16 @@ _PARAMS = ["alpha", "beta"]
 
 
 def phase_diagram(
-    config: PhaseDiagramConfig, out: Path, *, progress: bool = True
+    config: PhaseDiagramConfig, out: Path, *, progress: bool = True, note: str = ""
 ) -> list[ComparisonRow]:
     """Measured vs predicted compute-optimal exponents ξ, η at one (α, β) per phase.
 
     Writes ``comparison.csv`` (alpha,beta,phase,quantity,predicted,measured,ci_low,ci_high,
-    window,n_budgets), ``p_star_exponents.csv``, ``phase_diagram.png`` (the phase plane with
-    predicted boundaries and measured − predicted values) and ``isoflop.png`` (the IsoFLOP curves
-    and frontier of every point); the sweep is stored in ``out/sweep`` (a rerun resumes).
+    window,n_budgets,n_diverged[,note]), ``p_star_exponents.csv``, ``phase_diagram.png`` (the
+    phase plane with predicted boundaries and measured − predicted values) and ``isoflop.png``
+    (the IsoFLOP curves and frontier of every point); the sweep is stored in ``out/sweep`` (a
+    rerun resumes). Diverged runs are left out of every fit and counted per row (``n_diverged``).
+    ``note`` (e.g. the quick preset's) heads the printed table and is stamped on the figures.
     """
     config.validate()
     out = Path(out)
@@ -53,9 +56,9 @@ def phase_diagram(
     rows = analysis.comparison_rows(measurements)
     comparison.write_comparison_csv(rows, out / "comparison.csv", _PARAMS)
     _write_p_star_csv(analysis.p_star_exponents(measurements), out / "p_star_exponents.csv")
-    plots.phase_plane(rows).savefig(out / "phase_diagram.png", dpi=120)
-    plots.isoflop_grid(measurements).savefig(out / "isoflop.png", dpi=110)
-    print(comparison.format_comparison_table(rows, _PARAMS))
+    stamp(plots.phase_plane(rows), note).savefig(out / "phase_diagram.png", dpi=120)
+    stamp(plots.isoflop_grid(measurements), note).savefig(out / "isoflop.png", dpi=110)
+    print(comparison.format_comparison_table(rows, _PARAMS, note=note))
     print(
         f"sizes d = {config.sizes[0]}..{config.sizes[-1]} ({len(config.sizes)} sizes), "
         f"{config.seeds} W per size, v = {config.v_ratio:g}d, c = {config.lr_scale}, "
@@ -64,17 +67,21 @@ def phase_diagram(
     return rows
 
 
-def compare(config: PhaseDiagramConfig, out: Path, *, progress: bool = True) -> list[ComparisonRow]:
+def compare(
+    config: PhaseDiagramConfig, out: Path, *, progress: bool = True, note: str = ""
+) -> list[ComparisonRow]:
     """Measured vs predicted ξ, η: the same sweep and table as ``phase-diagram plrf``."""
-    return phase_diagram(config, out, progress=progress)
+    return phase_diagram(config, out, progress=progress, note=note)
 
 
-def run(config: RunConfig, out: Path, *, progress: bool = True) -> None:
+def run(config: RunConfig, out: Path, *, progress: bool = True, note: str = "") -> None:
     """SGD loss curves of one configuration beside the Volterra and deterministic-equivalent curves.
 
     The mean of ``seeds`` SGD runs (each seed its own W) is set beside the exact expected loss of
     each seed's W (Volterra equation, averaged over the same seeds) and the deterministic
-    equivalent (no W). Writes ``loss_curves.csv`` and ``loss_curves.png``.
+    equivalent (no W). Writes ``loss_curves.csv`` and ``loss_curves.png``. The configuration is
+    checked first, including the theory's stability limit on ``lr_scale``, so an unstable one
+    fails before any simulation. Diverged runs are left out of the means and counted.
     """
     config.validate()
     out = Path(out)
@@ -90,7 +97,9 @@ def run(config: RunConfig, out: Path, *, progress: bool = True) -> None:
     title = (
         f"PLRF α={config.alpha:g}, β={config.beta:g}, d={config.d}, v={config.v}, B={config.batch}"
     )
-    plots.loss_curves(curves, title=title).savefig(out / "loss_curves.png", dpi=120)
+    stamp(plots.loss_curves(curves, title=title), note).savefig(out / "loss_curves.png", dpi=120)
+    if note:
+        print(f"[{note}]")
     print(f"{'step':>10} {'SGD mean':>12} {'± SE':>10} {'Volterra':>12} {'det. equiv.':>12}")
     for k in np.unique(np.linspace(0, len(curves.step) - 1, 12).astype(int)):
         print(
@@ -98,7 +107,8 @@ def run(config: RunConfig, out: Path, *, progress: bool = True) -> None:
             f"{curves.volterra_mean[k]:>12.5g} {curves.det_equiv[k]:>12.5g}"
         )
     print(
-        f"{curves.n_finite}/{curves.n_seeds} SGD runs finite; wrote {table} and "
+        f"{curves.n_finite}/{curves.n_seeds} SGD runs finite "
+        f"({curves.n_seeds - curves.n_finite} diverged, left out); wrote {table} and "
         f"{out / 'loss_curves.png'}"
     )
 

@@ -24,8 +24,10 @@ Two exact simulators of the same stochastic process:
 ``W`` is a deterministic function of ``(key, v, d)`` (:func:`sample_embedding`, float32 draws);
 :func:`split_run_key` splits a run key into the embedding and SGD keys, so :func:`sgd_run` and
 :func:`expected_run` (the exact expected loss) see the same ``W`` for the same run key. Losses are
-exact population losses (no ½) at static checkpoint steps from 0 (:func:`log_checkpoints`).
-Pure JAX (plus :mod:`theory`); sweeps are in :mod:`simulations.plrf.experiment`.
+exact population losses (no ½) at static checkpoint steps from 0
+(:func:`simulations.plrf.checks.log_checkpoints`). Pure JAX (plus :mod:`theory`); eager input
+checks and memory estimates are in :mod:`simulations.plrf.checks`, sweeps in
+:mod:`simulations.plrf.experiment`.
 """
 
 from __future__ import annotations
@@ -38,186 +40,37 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simulations.steps import log_steps
+from simulations.plrf.checks import (
+    DEFAULT_LR_SCALE,
+    default_block_steps,
+    embedding_block_rows,
+)
 from theory import plrf as theory_plrf
-from theory.checks import check_choice, check_float, check_int
+from theory.checks import check_int
 
 __all__ = [
-    "DEFAULT_LR_SCALE",
-    "DEFAULT_N_CHECKPOINTS",
-    "DEFAULT_V_RATIO",
     "DTYPES",
-    "PATHS",
-    "STATIC_KEYS",
-    "SWEPT_KEYS",
     "EigenbasisProblem",
     "eigenbasis_problem",
     "expected_run",
     "learning_rate_from_scale",
-    "log_checkpoints",
     "resolve_learning_rate",
     "sample_embedding",
     "sgd_eigenbasis",
     "sgd_explicit",
     "sgd_run",
     "split_run_key",
-    "validate_point",
-    "validate_static",
 ]
 
-PATHS = ("eigenbasis", "explicit")
 DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
-DEFAULT_LR_SCALE = 0.5
-DEFAULT_V_RATIO = 4
-DEFAULT_N_CHECKPOINTS = 40
-STATIC_KEYS = frozenset(
-    {"d", "v", "v_ratio", "batch", "max_steps", "n_checkpoints", "path", "dtype", "block_steps"}
-)
-SWEPT_KEYS = frozenset({"alpha", "beta", "lr_scale", "learning_rate"})
-
-# Elements drawn per block of W rows / per block of SGD steps. The eigenbasis loop is bound by
-# random-number generation; its block is kept small (2**12 normals per run) so that a vmapped chunk
-# of tens of runs still draws into L2-resident buffers (measured: blocks of 2**15 per run ran 2-4x
-# slower under vmap over 16 runs at d = 1000). The explicit path reads all of W once per block, so
-# its blocks are large (one (block·B, v) @ (v, d) matmul per block).
-_EMBEDDING_BLOCK_ELEMENTS = 2**18
-_EIGENBASIS_BLOCK_ELEMENTS = 2**12
-_EXPLICIT_BLOCK_ELEMENTS = 2**20
-_MAX_BLOCK_STEPS = 1024
 
 learning_rate_from_scale = theory_plrf.learning_rate
 """γ = c / Σ_(j≤v) j^(−2α): :func:`theory.plrf.learning_rate` (jittable in α and c)."""
 
 
 # --------------------------------------------------------------------------------------------
-# Checkpoints
+# Learning rate of one run (traced)
 # --------------------------------------------------------------------------------------------
-def log_checkpoints(max_steps: int, n: int) -> np.ndarray:
-    """``[0] + round(geomspace(1, max_steps, n − 1)) + [max_steps]``, unique (int64).
-
-    The PLRF checkpoint convention: ``simulations.steps.log_steps(max_steps, n, zero=True)``.
-    """
-    return log_steps(check_int("max_steps", max_steps, 1), n, zero=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Validation (eager, before any tracing)
-# --------------------------------------------------------------------------------------------
-def validate_static(static: Mapping[str, Any]) -> dict[str, Any]:
-    """Check and normalise the static (shape-defining) parameters of a PLRF sweep group.
-
-    Keys: ``d`` (int >= 1), ``v`` (int > d) or ``v_ratio`` (> 1, ``v = round(v_ratio·d)``;
-    default 4), ``batch`` (int >= 1, default 1), ``max_steps`` (int >= 1, required),
-    ``n_checkpoints`` (int >= 2, default 40), ``path`` ("eigenbasis" | "explicit"), ``dtype``
-    ("float32" | "float64"), ``block_steps`` (int >= 1, optional: SGD steps per random-number
-    block; default chosen from the sizes). Returns a dict with every key filled in (``v``
-    resolved, ``v_ratio`` dropped); raises ValueError / TypeError naming parameter, value, range.
-    """
-    unknown = set(static) - STATIC_KEYS
-    if unknown:
-        raise ValueError(
-            f"unknown static parameter(s) {sorted(unknown)}; valid: {sorted(STATIC_KEYS)}"
-        )
-    if "d" not in static:
-        raise ValueError("static parameter d (embedding dimension) is required")
-    if "max_steps" not in static:
-        raise ValueError("static parameter max_steps is required")
-    d = check_int("d", static["d"])
-    if "v" in static and "v_ratio" in static:
-        raise ValueError(
-            f"give either v or v_ratio, not both (got v={static['v']!r}, "
-            f"v_ratio={static['v_ratio']!r})"
-        )
-    if "v" in static:
-        v = check_int("v", static["v"])
-    else:
-        ratio = check_float("v_ratio", static.get("v_ratio", DEFAULT_V_RATIO), low=1, strict=True)
-        v = round(ratio * d)
-    if v <= d:
-        raise ValueError(f"v must be > d = {d}, got v = {v}")
-    out = {
-        "d": d,
-        "v": v,
-        "batch": check_int("batch", static.get("batch", 1)),
-        "max_steps": check_int("max_steps", static["max_steps"], 1, 2**31 - 2),
-        "n_checkpoints": check_int(
-            "n_checkpoints", static.get("n_checkpoints", DEFAULT_N_CHECKPOINTS), 2
-        ),
-        "path": check_choice("path", static.get("path", "eigenbasis"), PATHS),
-        "dtype": check_choice("dtype", static.get("dtype", "float32"), tuple(DTYPES)),
-    }
-    if "block_steps" in static:
-        out["block_steps"] = check_int("block_steps", static["block_steps"])
-    else:
-        out["block_steps"] = _default_block_steps(out)
-    return out
-
-
-def _default_block_steps(cfg: Mapping[str, Any]) -> int:
-    per_step = cfg["batch"] * (cfg["d"] if cfg["path"] == "eigenbasis" else cfg["v"])
-    budget = _EIGENBASIS_BLOCK_ELEMENTS if cfg["path"] == "eigenbasis" else _EXPLICIT_BLOCK_ELEMENTS
-    target = max(1, min(_MAX_BLOCK_STEPS, budget // per_step))
-    # Same number of blocks, shortest block length: at most n_blocks - 1 padded steps.
-    n_blocks = -(-cfg["max_steps"] // target)
-    return -(-cfg["max_steps"] // n_blocks)
-
-
-def validate_point(
-    alpha: float,
-    beta: float,
-    *,
-    v: int,
-    batch: int = 1,
-    lr_scale: float | None = None,
-    learning_rate: float | None = None,
-) -> float:
-    """Check one (α, β, learning-rate) point before a sweep; return the learning rate γ.
-
-    Checks: α > 0; 2α + 2β > 1 (finite loss ``Σ_j j^(−2α−2β)`` as v → ∞); γ > 0; and two
-    necessary stability conditions (for every ``W`` up to O(d^(−1/2)) fluctuations):
-    ``γ(B+1)·1 < 2`` (the top eigenvalue of ``K̂ = WᵀDW`` is ≈ 1 for α > 1/2, larger for small α)
-    and ``γ·Σ_(j≤v) j^(−2α) < 2``, i.e. c < 2 (the kernel norm ‖K‖ = Σ γλ_i/(2 − γ(B+1)λ_i)
-    exceeds γ·tr(K̂)/2, E tr(K̂) = Σ_(j≤v) j^(−2α), and ‖K‖ ≥ 1 makes the expected loss blow up).
-    The learning rate is ``lr_scale`` c (γ = c / Σ_(j≤v) j^(−2α); 0.5 when neither is given) or
-    ``learning_rate`` γ itself; giving both raises (ambiguous). ``v`` is the data dimension.
-    """
-    alpha = check_float("alpha", alpha)
-    beta = check_float("beta", beta)
-    v = check_int("v", v, 2)
-    batch = check_int("batch", batch)
-    if alpha <= 0:
-        raise ValueError(f"alpha must be > 0, got {alpha!r}")
-    if 2 * alpha + 2 * beta <= 1:
-        raise ValueError(
-            f"2*alpha + 2*beta must be > 1, got alpha={alpha!r}, beta={beta!r} "
-            f"(2α+2β = {2 * alpha + 2 * beta!r})"
-        )
-    if lr_scale is not None and learning_rate is not None:
-        raise ValueError(
-            f"give either lr_scale or learning_rate, not both (got lr_scale={lr_scale!r}, "
-            f"learning_rate={learning_rate!r})"
-        )
-    trace = theory_plrf.power_law_trace(alpha, v)
-    if learning_rate is not None:
-        gamma = check_float("learning_rate", learning_rate, low=0.0, strict=True)
-    else:
-        c = DEFAULT_LR_SCALE if lr_scale is None else lr_scale
-        gamma = theory_plrf.learning_rate(alpha, v, check_float("lr_scale", c))
-    if gamma * (batch + 1) >= 2:
-        raise ValueError(
-            f"learning rate too large for stability: need learning_rate*(batch+1)*lambda_max < 2 "
-            f"with lambda_max ~ 1, got learning_rate={gamma!r}, batch={batch} "
-            f"(learning_rate must be < {2 / (batch + 1)!r})"
-        )
-    if gamma * trace >= 2:
-        raise ValueError(
-            f"learning rate too large: the kernel norm would exceed 1 (need "
-            f"learning_rate * sum_j j^(-2 alpha) < 2, i.e. lr_scale < 2), got "
-            f"learning_rate={gamma!r}, lr_scale={gamma * trace!r}"
-        )
-    return gamma
-
-
 def resolve_learning_rate(params: Mapping[str, Any], v: int):
     """γ of one run from its parameters: ``learning_rate`` itself, else from ``lr_scale``.
 
@@ -236,10 +89,6 @@ def resolve_learning_rate(params: Mapping[str, Any], v: int):
 # --------------------------------------------------------------------------------------------
 # The random problem: W, D, b and the eigenbasis
 # --------------------------------------------------------------------------------------------
-def _embedding_block_rows(v: int, d: int) -> int:
-    return max(1, min(v, _EMBEDDING_BLOCK_ELEMENTS // d))
-
-
 def _normal(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
     """``jax.random.normal`` traced with the non-partitionable threefry lowering.
 
@@ -266,7 +115,7 @@ def sample_embedding(key: jax.Array, v: int, d: int, dtype=jnp.float32) -> jax.A
     the simulator or dtype (float64 ``W`` equals float32 ``W`` up to the rounding of ``1/√d``).
     Pure and jittable (``v``, ``d`` static). Under float64 call it inside ``jax.enable_x64``.
     """
-    rows = _embedding_block_rows(v, d)
+    rows = embedding_block_rows(v, d)
     n_blocks = -(-v // rows)
     blocks = jax.vmap(lambda k: _embedding_block(key, k, rows, d))(jnp.arange(n_blocks))
     w = blocks.reshape(n_blocks * rows, d)[:v].astype(dtype)
@@ -313,7 +162,7 @@ def eigenbasis_problem(key: jax.Array, alpha, beta, v: int, d: int) -> Eigenbasi
         raise RuntimeError("eigenbasis_problem needs float64: call it inside jax.enable_x64(True)")
     alpha = jnp.asarray(alpha, f64)
     beta = jnp.asarray(beta, f64)
-    rows = _embedding_block_rows(v, d)
+    rows = embedding_block_rows(v, d)
     n_blocks = -(-v // rows)
     scale = 1.0 / math.sqrt(d)
 
@@ -431,8 +280,8 @@ def sgd_eigenbasis(
 
     ``key``: the SGD noise; ``problem``: :func:`eigenbasis_problem` (float64, cast to ``dtype``);
     ``learning_rate``: γ (traced); static: ``batch`` B, ``checkpoints`` (int steps from 0, see
-    :func:`log_checkpoints`), ``dtype`` of the loop (float32, or float64 under x64),
-    ``block_steps`` (steps per random-number block; default from the sizes).
+    :func:`~simulations.plrf.checks.log_checkpoints`), ``dtype`` of the loop (float32, or float64
+    under x64), ``block_steps`` (steps per random-number block; default from the sizes).
 
     Returns:
         ``(len(checkpoints),)`` array of ``dtype``: the exact population loss at each checkpoint.
@@ -446,7 +295,7 @@ def sgd_eigenbasis(
     p_star = problem.p_star.astype(dtype)
     gamma_lam = jnp.asarray(learning_rate).astype(dtype) * lam
     if block_steps is None:
-        block_steps = _default_block_steps(
+        block_steps = default_block_steps(
             {"batch": batch, "d": d, "path": "eigenbasis", "max_steps": int(checkpoints[-1])}
         )
 
@@ -502,7 +351,7 @@ def sgd_explicit(
     b = j ** (-beta)
     gamma = jnp.asarray(learning_rate).astype(dtype)
     if block_steps is None:
-        block_steps = _default_block_steps(
+        block_steps = default_block_steps(
             {"batch": batch, "v": v, "path": "explicit", "max_steps": int(checkpoints[-1])}
         )
 
@@ -546,12 +395,14 @@ def sgd_run(
     dtype=jnp.float32,
     block_steps: int | None = None,
 ) -> dict[str, jax.Array]:
-    """One SGD run of PLRF from a run key: ``{"loss": (K,) dtype, "p_star": () float64}``.
+    """One SGD run of PLRF from a run key: ``{"loss": (K,) dtype, "p_star", "kernel_norm"}``.
 
     ``W`` comes from ``split_run_key(key)[0]`` (:func:`sample_embedding`), the SGD noise from
     ``split_run_key(key)[1]``. ``path="eigenbasis"`` simulates in ``K̂``'s eigenbasis
     (:func:`sgd_eigenbasis`), ``"explicit"`` with explicit samples (:func:`sgd_explicit`);
-    ``p_star`` is ``min_θ P`` of this ``W`` either way. Traced: ``alpha``, ``beta``,
+    ``p_star`` is ``min_θ P`` of this ``W`` either way, ``kernel_norm`` its
+    ``‖K‖ = Σ γλ_i/(2 − γ(B+1)λ_i)`` (float64; ``inf`` when ``γ(B+1)λ_max >= 2``: SGD on this ``W``
+    diverges in expectation when ``‖K‖ >= 1``, arXiv 2405.15074 §2). Traced: ``alpha``, ``beta``,
     ``learning_rate``; static: the sizes, ``checkpoints``, ``path``, ``dtype``, ``block_steps``.
     Run under ``jax.enable_x64(True)`` (the eigendecomposition needs float64).
     """
@@ -563,7 +414,10 @@ def sgd_run(
     else:
         w = sample_embedding(key_w, v, d, dtype)
         loss = sgd_explicit(key_sgd, w, alpha, beta, learning_rate, **loop)
-    return {"loss": loss, "p_star": problem.p_star}
+    lam = problem.eigenvalues
+    spectrum = theory_plrf.Spectrum(lam, problem.c**2, jnp.ones_like(lam), problem.p_star)
+    norm = theory_plrf.kernel_norm(spectrum, learning_rate, batch)
+    return {"loss": loss, "p_star": problem.p_star, "kernel_norm": norm}
 
 
 def expected_run(

@@ -64,7 +64,9 @@ def draw_phase_boundaries(
 def draw_measured_offsets(
     ax: Axes, rows: Sequence[ComparisonRow], quantity: str, *, annotate: bool = True
 ):
-    """Points at (α, β) coloured by measured − predicted ``quantity``; returns the scatter."""
+    """Points at (α, β) coloured by measured − predicted ``quantity``; returns the scatter.
+
+    Annotations give measured (predicted) and, where a fit left runs out, how many diverged."""
     sel = [r for r in rows if r.quantity == quantity]
     a = np.array([float(r.params["alpha"]) for r in sel])
     b = np.array([float(r.params["beta"]) for r in sel])
@@ -73,8 +75,9 @@ def draw_measured_offsets(
     sc = ax.scatter(a, b, c=delta, cmap="coolwarm", vmin=-lim, vmax=lim, s=120, ec="k")
     if annotate:
         for r, x, y in zip(sel, a, b):
+            n_bad = int(r.extras.get("n_diverged", "0"))
             ax.annotate(
-                f"{r.measured:.3f}\n({r.predicted:.3f})",
+                f"{r.measured:.3f}\n({r.predicted:.3f})" + (f"\n{n_bad} diverged" if n_bad else ""),
                 (x, y),
                 textcoords="offset points",
                 xytext=(8, 6),
@@ -122,6 +125,11 @@ def exponent_maps(
     return fig
 
 
+def _diverged_suffix(n_diverged: int) -> str:
+    """Title suffix for a panel whose diverged runs were left out ("" when none)."""
+    return f"\n({n_diverged} diverged runs left out)" if n_diverged else ""
+
+
 def _draw_isoflop(ax: Axes, m: PointMeasurement, *, lw: float = 0.8, legend: bool = False):
     mean = reduce_seeds(m.losses)
     colors = matplotlib.colormaps["viridis"](np.linspace(0, 1, len(m.sizes)))
@@ -146,7 +154,8 @@ def isoflop_grid(measurements: Sequence[PointMeasurement]) -> Figure:
         if f.size:
             ax.loglog(f, m.eta.predict(f), "k--", lw=1)
         ax.set_title(
-            f"α={m.alpha:g}, β={m.beta:g}: η={m.eta.exponent:.3f}, ξ={m.xi.exponent:.3f}",
+            f"α={m.alpha:g}, β={m.beta:g}: η={m.eta.exponent:.3f}, ξ={m.xi.exponent:.3f}"
+            + _diverged_suffix(m.n_diverged),
             fontsize=9,
         )
         ax.set_xlabel("compute f = d·B·r")
@@ -180,7 +189,8 @@ def isoflop_frontier(m: PointMeasurement) -> Figure:
     ax.set_xlabel("compute f = d·B·r")
     ax.set_ylabel("expected loss P")
     phase = theory_plrf.phase(m.alpha, m.beta)
-    ax.set_title(f"IsoFLOP curves, α = {m.alpha:g}, β = {m.beta:g} ({phase})")
+    title = f"IsoFLOP curves, α = {m.alpha:g}, β = {m.beta:g} ({phase})"
+    ax.set_title(title + _diverged_suffix(m.n_diverged))
     ax.legend(fontsize=7, ncol=2)
     ax2.loglog(f, fr.optimal_size[fr.interior], "o", ms=3, label="d*(f)")
     ax2.loglog(
@@ -200,7 +210,8 @@ def draw_loss_curves(
     ax: Axes, curves: LossCurves, *, color: str = "C0", label: str = "SGD mean ± 2 SE"
 ) -> None:
     """SGD mean ± 2 SE (markers), the Volterra curve of the same W's (line) and the
-    deterministic equivalent (dashed) on ``ax`` (log-log; step 0 drawn at 1)."""
+    deterministic equivalent (dashed) on ``ax`` (log-log; step 0 drawn at 1). Diverged runs are
+    not in the means (``curves.n_finite`` of ``curves.n_seeds`` kept)."""
     x = np.maximum(np.asarray(curves.step, dtype=float), 1)
     lo = curves.sgd_mean - 2 * curves.sgd_se
     ax.fill_between(x, lo, curves.sgd_mean + 2 * curves.sgd_se, alpha=0.3, color=color)
@@ -216,7 +227,12 @@ def loss_curves(curves: LossCurves, *, title: str = "") -> Figure:
     equivalent curves."""
     fig = Figure(figsize=(6, 4.2), layout="constrained")
     ax = fig.subplots()
-    draw_loss_curves(ax, curves)
+    kept = f"{curves.n_finite}/{curves.n_seeds} runs" + (
+        f", {curves.n_seeds - curves.n_finite} diverged left out"
+        if curves.n_finite < curves.n_seeds
+        else ""
+    )
+    draw_loss_curves(ax, curves, label=f"SGD mean ± 2 SE ({kept})")
     ax.plot([], [], "-", color="C0", label="Volterra (same W)")
     ax.plot([], [], "--", color="k", label="deterministic equivalent")
     ax.set_title(title, fontsize=9)
@@ -229,7 +245,8 @@ def loss_curves_by_size(curves: Mapping[int, LossCurves], *, title: str = "") ->
     fig = Figure(figsize=(7, 5), layout="constrained")
     ax = fig.subplots()
     for k, (d, c) in enumerate(curves.items()):
-        draw_loss_curves(ax, c, color=f"C{k}", label=f"SGD d={d} ({c.n_seeds} seeds)")
+        kept = f"{c.n_seeds} seeds" if c.n_finite == c.n_seeds else f"{c.n_finite}/{c.n_seeds} kept"
+        draw_loss_curves(ax, c, color=f"C{k}", label=f"SGD d={d} ({kept})")
     ax.plot([], [], "-", color="0.4", label="Volterra (same W)")
     ax.plot([], [], "--", color="k", label="deterministic equivalent")
     ax.set_ylabel("population loss")
