@@ -6,6 +6,7 @@ plain module rather than in a test file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from pathlib import Path
 
@@ -66,3 +67,25 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     """The rows of a CSV file as dicts."""
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@contextlib.contextmanager
+def no_compilation():
+    """Fail if XLA compiles anything inside the block (JAX's own compile events).
+
+    The root PRNG key is made once beforehand: making a key compiles a tiny program the first
+    time in a process, whichever test comes first.
+    """
+    jax.random.key(0)
+    events: list[str] = []
+
+    def listener(event, duration, **kwargs):
+        if event.startswith("/jax/core/compile/") or "backend_compile" in event:
+            events.append(event)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        yield events
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert not events, f"{len(events)} compilations: {events[:3]}"

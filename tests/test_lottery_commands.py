@@ -9,7 +9,6 @@ import json
 import math
 import typing
 
-import jax
 import numpy as np
 import pytest
 import xarray as xr
@@ -341,22 +340,6 @@ def test_experiment_has_no_measurements():
 
 
 # --- trustworthy results: bad inputs, divergence, memory -----------------------------------------
-@pytest.fixture
-def no_compile():
-    """Fails the test if XLA compiles anything (besides the engine's PRNG key) in its body."""
-    jax.random.key(0)  # the engine's base key: an eager op, compiled on first use
-    events = []
-
-    def listen(event, duration, **kwargs):
-        if "backend_compile" in event:
-            events.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    yield events
-    jax.monitoring.unregister_event_duration_listener(listen)
-    assert not events, f"{len(events)} XLA compilations"
-
-
 _STATIC = {"width": 4, "adam_steps": 20, "n_test": 64, "n_checkpoints": 4}
 _RATES = {"lr": [3e-2], "lr_end": [1e-5]}
 

@@ -1,7 +1,6 @@
 """PLRF verbs end to end at quick sizes, configs and presets, analysis and plots on synthetic
 data, and the paper figures (``plot`` on synthetic data; ``compute`` under ``slow``)."""
 
-import contextlib
 import csv
 import dataclasses
 import json
@@ -10,10 +9,10 @@ import re
 import time
 import typing
 
-import jax
 import numpy as np
 import pytest
 import xarray as xr
+from helpers import no_compilation
 from matplotlib.figure import Figure
 
 from paper_figures.plrf import (
@@ -415,28 +414,6 @@ def test_figure_compute_quick(module, tmp_path):
 # ------------------------------------------------------------------------------------------
 # Bad inputs from the command line; diverged runs through the phase-diagram verb
 # ------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def no_compilation():
-    """Fail if JAX traces or compiles anything inside the block (XLA's own compile events).
-
-    The root PRNG key is made once beforehand: run_sweep creates it before validating (a
-    one-off compile per process, not the experiment's).
-    """
-    jax.random.key(0)
-    events = []
-
-    def listener(event, duration, **kwargs):
-        if event.startswith("/jax/core/compile/"):
-            events.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield events
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
-    assert not events, events
-
-
 BAD_CLI_INPUTS = [
     (
         ["run", "plrf", "--lr-scale", "1.9"],

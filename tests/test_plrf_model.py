@@ -3,7 +3,6 @@ checkpoints, eager validation, the realised problem against dense linear algebra
 functions, and sweep integration (one trace per static group, labels, divergence flagged).
 """
 
-import contextlib
 import subprocess
 import sys
 
@@ -11,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import no_compilation
 
 from simulations import plrf, sweep
 from simulations.results import count_diverged
@@ -323,28 +323,6 @@ def test_package_exports_resolve():
 # ------------------------------------------------------------------------------------------
 # Bad inputs refused before anything is compiled; divergence flagged; memory checked up front
 # ------------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def no_compilation():
-    """Fail if JAX traces or compiles anything inside the block (XLA's own compile events).
-
-    The root PRNG key is made once beforehand: run_sweep creates it before validating (a
-    one-off compile per process, not the experiment's).
-    """
-    jax.random.key(0)
-    events = []
-
-    def listener(event, duration, **kwargs):
-        if event.startswith("/jax/core/compile/"):
-            events.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        yield events
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
-    assert not events, events
-
-
 def _sweep(build, static, swept, name):
     grid = sweep.Grid.product(static=static, swept=swept)
     return lambda: sweep.run_sweep(build, grid, name=name, progress=False)

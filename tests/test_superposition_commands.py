@@ -6,7 +6,6 @@ import importlib
 import json
 import math
 
-import jax
 import numpy as np
 import pytest
 import xarray as xr
@@ -243,22 +242,6 @@ def test_verbs_validate_before_running(tmp_path):
 
 
 # --- trustworthy results: bad inputs, divergence, memory -----------------------------------------
-@pytest.fixture
-def no_compile():
-    """Fails the test if XLA compiles anything (besides the engine's PRNG key) in its body."""
-    jax.random.key(0)  # the engine's base key: an eager op, compiled on first use
-    events = []
-
-    def listen(event, duration, **kwargs):
-        if "backend_compile" in event:
-            events.append(event)
-
-    jax.monitoring.register_event_duration_secs_listener(listen)
-    yield events
-    jax.monitoring.unregister_event_duration_listener(listen)
-    assert not events, f"{len(events)} XLA compilations"
-
-
 _S = {"n": 64, "m": 8, "steps": 20, "batch": 8}
 
 
