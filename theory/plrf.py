@@ -55,6 +55,7 @@ import numpy as np
 from jax import lax
 from scipy import special
 
+from theory._plrf_continuum import continuum_limit_level, continuum_spectrum
 from theory._plrf_spectra import deterministic_equivalent_bins, limit_kappa
 from theory._plrf_stability import (
     StabilityLimit,
@@ -84,6 +85,8 @@ __all__ = [
     "asymptotic_terms",
     "check_stable",
     "compute_optimal_exponents",
+    "continuum_limit_level",
+    "continuum_spectrum",
     "default_learning_rate",
     "deterministic_equivalent_spectrum",
     "equivalent_kernel_norm",
