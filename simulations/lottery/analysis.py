@@ -68,7 +68,8 @@ PARAM_NAMES = ("activation", "recipe", "width")
 REFERENCE_PHASE = "reference measurement"
 """Phase label of the rows that set a width exponent beside a reference measurement
 (:data:`theory.lottery.REFERENCE_SILU_SLOPE`, :data:`theory.lottery.REFERENCE_POLISHED_SLOPE`).
-Tables written before version 0.1.0's redesign call these rows ``THEORY.md numerics``."""
+Tables written before the redesign used another label for these rows (it named a file outside
+the repository)."""
 
 
 # --- the mechanism runs, measured ---------------------------------------------------------------
