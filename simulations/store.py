@@ -4,8 +4,9 @@ Engine layer 3: imports ``grid`` and ``results``, never ``sweep``.
 
 Layout of a store directory::
 
-    manifest.json              fingerprint of the experiment, grid, seed, config, provenance,
-                               and the SHA-256 of every chunk written
+    manifest.json              fingerprint of the experiment, grid, seed, config, provenance
+    checksums.jsonl            the SHA-256 of every chunk written (one appended line per chunk,
+                               so a sweep of many chunks never rewrites a growing manifest)
     lock                       while a sweep writes: owner pid, host and start time
     group-0000/chunk-*.nc      rows (point x seed) finished by one compiled call, per static group
     quarantine/                chunks that failed their checksum or could not be read
@@ -18,10 +19,10 @@ Guarantees:
   resumes only on an exact match; any difference is refused with a :class:`StoreMismatchError`
   naming the fields that differ (use another directory, or ``overwrite=True``).
 * **Atomic chunks, verified.** A chunk is written to a temporary name, renamed into place and its
-  checksum recorded. On resume a chunk that is truncated, unreadable or fails its checksum is
-  moved to ``quarantine/`` with a one-line warning and its rows are recomputed; a chunk whose
-  write finished but whose checksum was not yet recorded (killed in between) is checked by
-  reading it and kept.
+  checksum appended to ``checksums.jsonl``. On resume a chunk that is truncated, unreadable or
+  fails its checksum is moved to ``quarantine/`` with a one-line warning and its rows are
+  recomputed; a chunk whose write finished but whose checksum was not yet recorded (killed in
+  between) is checked by reading it and kept.
 * **One writer.** A lock file (pid, host) stops a second writer (:class:`StoreLockedError`); a
   stale lock left by a dead process on this host is taken over with a warning.
 * Files are created with the permissions the umask allows (shareable on a cluster file system).
@@ -350,7 +351,6 @@ class SweepStore:
             "provenance": provenance(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "complete": False,
-            "chunks": {},
         }
         _atomic_write_json(manifest, payload)
         return payload
@@ -444,9 +444,31 @@ class SweepStore:
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        self.manifest.setdefault("chunks", {})[self._key(target)] = digest
-        _atomic_write_json(self.path / "manifest.json", self.manifest)
+        self._record(self._key(target), digest)
         return target
+
+    def _checksums(self) -> dict[str, str]:
+        """``{chunk: sha256}`` from the append-only log (a torn last line is ignored)."""
+        log = self.path / "checksums.jsonl"
+        known: dict[str, str] = {}
+        if log.exists():
+            for line in log.read_text().splitlines():
+                try:
+                    entry = json.loads(line)
+                    known[entry["chunk"]] = entry["sha256"]
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue
+        return {k: v for k, v in known.items() if v}
+
+    def _record(self, key: str, digest: str | None) -> None:
+        log = self.path / "checksums.jsonl"
+        fresh = not log.exists()
+        with open(log, "a") as fh:
+            fh.write(json.dumps({"chunk": key, "sha256": digest}) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        if fresh:
+            os.chmod(log, _FILE_MODE)
 
     def _key(self, chunk: Path) -> str:
         return f"{chunk.parent.name}/{chunk.name}"
@@ -461,8 +483,7 @@ class SweepStore:
         qdir.mkdir(exist_ok=True)
         dest = qdir / f"{chunk.parent.name}-{chunk.name}.{int(time.time())}"
         os.replace(chunk, dest)
-        self.manifest.get("chunks", {}).pop(self._key(chunk), None)
-        _atomic_write_json(self.path / "manifest.json", self.manifest)
+        self._record(self._key(chunk), None)
         warnings.warn(
             f"store {str(self.path)!r}: {self._key(chunk)} {why}; moved to {dest.name} in "
             "quarantine/, its rows will be recomputed",
@@ -472,7 +493,7 @@ class SweepStore:
     def _read_rows(self, group: int) -> xr.Dataset | None:
         gdir = self._group_dir(group)
         files = sorted(gdir.glob("chunk-*.nc")) if gdir.exists() else []
-        known = self.manifest.get("chunks", {})
+        known = self._checksums()
         parts = []
         n_rows = self.grid.n_points * self.grid.seeds
         for f in files:
@@ -490,9 +511,7 @@ class SweepStore:
                 self._quarantine(f, f"cannot be read ({type(err).__name__})")
                 continue
             if digest is None and not self.read_only:  # written, killed before its checksum
-                known[self._key(f)] = _sha256(f)
-                self.manifest["chunks"] = known
-                _atomic_write_json(self.path / "manifest.json", self.manifest)
+                self._record(self._key(f), _sha256(f))
             if "diverged" not in part:
                 part["diverged"] = ~part["finite"].astype(bool)
             parts.append(part)

@@ -153,12 +153,19 @@ def test_open_sweep_reports_a_bad_chunk_and_never_crashes(tmp_path):
 
 def test_chunk_written_but_checksum_not_recorded_is_kept(tmp_path):
     _resume(tmp_path)
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    manifest["chunks"].pop(next(iter(manifest["chunks"])))  # killed between rename and record
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    log = tmp_path / "checksums.jsonl"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[1:]) + '\n{"chunk": "torn')  # killed: first record lost
     before = {p: p.stat().st_mtime_ns for p in _chunks(tmp_path)}
     _assert_same(_resume(tmp_path))
     assert {p: p.stat().st_mtime_ns for p in _chunks(tmp_path)} == before  # nothing recomputed
+
+
+def test_checksums_are_appended_not_rewritten(tmp_path):
+    _resume(tmp_path)
+    entries = [json.loads(x) for x in (tmp_path / "checksums.jsonl").read_text().splitlines()]
+    assert len(entries) == len(_chunks(tmp_path))
+    assert "chunks" not in json.loads((tmp_path / "manifest.json").read_text())
 
 
 def _other_builder(static):
@@ -299,7 +306,7 @@ def test_files_follow_the_umask_and_provenance_is_the_librarys(tmp_path):
     _resume(tmp_path)
     umask = os.umask(0)
     os.umask(umask)
-    for p in [tmp_path / "manifest.json", *_chunks(tmp_path)]:
+    for p in [tmp_path / "manifest.json", tmp_path / "checksums.jsonl", *_chunks(tmp_path)]:
         assert p.stat().st_mode & 0o777 == 0o666 & ~umask, p
     sha = json.loads((tmp_path / "manifest.json").read_text())["provenance"]["git_sha"]
     here = subprocess.run(
