@@ -67,15 +67,12 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
+from theory._plrf_spectra import ETA, real_axis_path
 from theory._plrf_volterra import Spectrum
 from theory.checks import check_float, check_int
 
 __all__ = ["ETA", "continuum_limit_level", "continuum_population", "continuum_spectrum"]
-
-ETA = 1e-9
-"""Relative height ``Im z/Re z`` of the spectral points (the binned path's value)."""
 
 
 def _validate(alpha, beta, d, v, v_ratio):
@@ -172,68 +169,6 @@ def _edges_and_zero(sigma, w, d):
     return s_top, _z_of_s(s_top, sigma, w, d), s_bot, _z_of_s(s_bot, sigma, w, d), s0
 
 
-def _newton(s, zt, sigma, w, d, tol, max_iter):
-    """Complex Newton on ``z(s) = zt``, ``Im s >= 0`` (``_plrf_spectra._newton``, weighted)."""
-
-    def resid(s):
-        r = sigma / (1.0 + sigma * s)
-        return -1.0 / s + jnp.sum(w * r) / d - zt, 1.0 / s**2 - jnp.sum(w * r * r) / d
-
-    def body(state):
-        s, i, _ = state
-        f, df = resid(s)
-        step = f / df
-        limit = 0.5 * jnp.abs(s)
-        step = jnp.where(jnp.abs(step) > limit, step * (limit / jnp.abs(step)), step)
-        s = s - step
-        s = jnp.where(s.imag < 0.0, jnp.conj(s), s)
-        return s, i + 1, jnp.abs(step) / jnp.abs(s)
-
-    s, _, _ = lax.while_loop(lambda st: (st[1] < max_iter) & (st[2] > tol), body, (s, 0, jnp.inf))
-    f, _ = resid(s)
-    return s, jnp.abs(f) / jnp.abs(zt)
-
-
-@functools.partial(jax.jit, static_argnames=("max_iter",))
-def _path(xs, s_start, sigma, w, c2, d, max_iter=60):
-    """``_plrf_spectra._real_axis_path`` with population weights ``w`` (targets ``c2`` weighted)."""
-    eta, tol = ETA, 1e-14
-    etas = jnp.asarray(np.geomspace(0.3, eta, 18))
-
-    def solve(x, guess, previous):
-        zt = x * (1.0 + 1j * eta)
-        s, res = _newton(guess, zt, sigma, w, d, tol, max_iter)
-
-        def homotopy():
-            def step(s, e):
-                return _newton(s, x * (1.0 + 1j * e), sigma, w, d, tol, max_iter)[0], None
-
-            s_h, _ = lax.scan(step, previous, etas)
-            return _newton(s_h, zt, sigma, w, d, tol, max_iter)
-
-        return lax.cond(res > 1e-3 * eta, homotopy, lambda: (s, res))
-
-    def body(carry, x):
-        s1, s2 = carry
-        guess = 2.0 * s1 - s2
-        guess = jnp.where(
-            guess.imag < 1e-6 * jnp.abs(guess), guess.real + 1e-3j * jnp.abs(guess), guess
-        )
-        s, res = solve(x, guess, s1 + 1e-3j * jnp.abs(s1))
-        z = x * (1.0 + 1j * eta)
-        one_plus = 1.0 + sigma * s
-        wz = -z * one_plus
-        m = -z * s
-        arg_w = jnp.arctan2(-jnp.abs(wz.imag), wz.real)
-        arg_m = jnp.arctan2(-jnp.abs(m.imag), m.real)
-        im_phi = jnp.sum(w * arg_w) - d * arg_m + d * m.imag
-        g = -jnp.sum(c2 / one_plus) / z
-        return (s, s1), (s, res, im_phi, g)
-
-    _, out = lax.scan(body, (s_start, s_start), xs)
-    return out
-
-
 def _bump_masses(sigma, w, c2, d, rows):
     """Centre ``z₀`` and target mass of the bump of population atoms ``rows`` if isolated.
 
@@ -282,7 +217,7 @@ def _bins(sigma, w, c2, d, n_grid, points_per_bin):
     s_top, lam_plus, _, lam_minus, s0 = _edges_and_zero(sigma, w, d)
     xs = np.geomspace(lam_plus, lam_minus, n_grid * points_per_bin + 1)
     with jax.enable_x64(True):
-        out = _path(
+        out = real_axis_path(
             jnp.asarray(xs[1:-1]),
             jnp.asarray(s_top + 0j),
             jnp.asarray(sigma),

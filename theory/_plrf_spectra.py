@@ -41,7 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-_ETA = 1e-9
+ETA = 1e-9
+"""Relative height ``Im z / Re z`` of the points where the spectral density is read."""
 """Relative height ``Im z / Re z`` of the spectral points: smooths by a Lorentzian of relative width
 1e-9, far below any bin, while keeping the valid root strictly inside the upper half-plane."""
 
@@ -114,8 +115,8 @@ def stieltjes_at_zero(sigma: np.ndarray, d: int, s_bottom: float) -> float:
     return float(s)
 
 
-def _newton(s, zt, sigma, d, tol, max_iter):
-    """Complex Newton on ``z(s) = zt`` keeping ``Im s >= 0`` by reflection.
+def _newton(s, zt, sigma, w, d, tol, max_iter):
+    """Complex Newton on ``z(s) = zt`` (population weights ``w``), ``Im s >= 0`` by reflection.
 
     For ``Im zt > 0`` the valid root is the unique one in the upper half-plane; the spurious real
     branches (``z' < 0``) have ``Im s < 0``, so a reflected iterate that converges to one of them
@@ -124,7 +125,7 @@ def _newton(s, zt, sigma, d, tol, max_iter):
 
     def resid(s):
         r = sigma / (1.0 + sigma * s)
-        return -1.0 / s + jnp.sum(r) / d - zt, 1.0 / s**2 - jnp.sum(r * r) / d
+        return -1.0 / s + jnp.sum(w * r) / d - zt, 1.0 / s**2 - jnp.sum(w * r * r) / d
 
     def cond(state):
         _, i, err = state
@@ -147,8 +148,12 @@ def _newton(s, zt, sigma, d, tol, max_iter):
 
 
 @functools.partial(jax.jit, static_argnames=("max_iter",))
-def _real_axis_path(xs, s_start, sigma, c2, d, max_iter=60):
+def real_axis_path(xs, s_start, sigma, w, c2, d, max_iter=60):
     """Solve (1) at ``z = x (1 + iη)`` for descending ``xs`` by continuation in ``x``.
+
+    ``sigma`` are the population eigenvalues with weights ``w`` (ones for the exact sum over
+    ``j ≤ v``; quadrature weights for the continuum path of :mod:`theory._plrf_continuum`), and
+    ``c2`` the (weighted) target coefficients.
 
     Each point starts from a linear extrapolation of the two previous solutions (nudged off the
     real axis when those were real, so Newton can enter the support). If Newton lands on a
@@ -158,21 +163,21 @@ def _real_axis_path(xs, s_start, sigma, c2, d, max_iter=60):
     Returns per point: ``s``, the relative residual, ``Im Φ`` (for the counting function) and
     ``g`` (the target-measure Stieltjes transform).
     """
-    eta = _ETA
+    eta = ETA
     tol = 1e-14
     etas = jnp.asarray(np.geomspace(0.3, eta, 18))
 
     def solve(x, guess, previous):
         zt = x * (1.0 + 1j * eta)
-        s, res = _newton(guess, zt, sigma, d, tol, max_iter)
+        s, res = _newton(guess, zt, sigma, w, d, tol, max_iter)
 
         def homotopy():
             def step(s, e):
-                s, _ = _newton(s, x * (1.0 + 1j * e), sigma, d, tol, max_iter)
+                s, _ = _newton(s, x * (1.0 + 1j * e), sigma, w, d, tol, max_iter)
                 return s, None
 
             s_h, _ = lax.scan(step, previous, etas)
-            return _newton(s_h, zt, sigma, d, tol, max_iter)
+            return _newton(s_h, zt, sigma, w, d, tol, max_iter)
 
         return lax.cond(res > 1e-3 * eta, homotopy, lambda: (s, res))
 
@@ -185,12 +190,12 @@ def _real_axis_path(xs, s_start, sigma, c2, d, max_iter=60):
         s, res = solve(x, guess, s1 + 1e-3j * jnp.abs(s1))
         z = x * (1.0 + 1j * eta)
         one_plus = 1.0 + sigma * s
-        w = -z * one_plus
+        wz = -z * one_plus
         m = -z * s
-        # Exactly, Im w <= 0 and Im m <= 0; force the sign so rounding cannot flip arg by 2π.
-        arg_w = jnp.arctan2(-jnp.abs(w.imag), w.real)
+        # Exactly, Im wz <= 0 and Im m <= 0; force the sign so rounding cannot flip arg by 2π.
+        arg_w = jnp.arctan2(-jnp.abs(wz.imag), wz.real)
         arg_m = jnp.arctan2(-jnp.abs(m.imag), m.real)
-        im_phi = jnp.sum(arg_w) - d * arg_m + d * m.imag
+        im_phi = jnp.sum(w * arg_w) - d * arg_m + d * m.imag
         g = -jnp.sum(c2 / one_plus) / z
         return (s, s1), (s, res, im_phi, g)
 
@@ -232,10 +237,11 @@ def deterministic_equivalent_bins(
     n_pts = n_grid * points_per_bin + 1
     xs = np.geomspace(lam_plus, lam_minus, n_pts)
     with jax.enable_x64(True):
-        s_int, res, im_phi, g = _real_axis_path(
+        s_int, res, im_phi, g = real_axis_path(
             jnp.asarray(xs[1:-1]),
             jnp.asarray(s_top + 0j),
             jnp.asarray(sigma),
+            jnp.ones(len(sigma)),
             jnp.asarray(c2),
             float(d),
         )
