@@ -211,7 +211,9 @@ def expected_loss_curve(
         spectrum: :class:`Spectrum` (float64 arrays of shape ``(n,)``).
         gamma: learning rate ``γ`` (scalar, may be traced).
         batch: batch size ``B`` (scalar, may be traced).
-        checkpoints: ``(K,)`` integer array of sorted steps ``r >= 0`` (values may be traced).
+        checkpoints: ``(K,)`` array of sorted steps ``r >= 0`` (values may be traced): integers,
+            or float64 with integral values for steps beyond int64 (``r > 2^62``; blocks are
+            then ``≥ block_fraction·r`` steps long, so rounding of ``r`` is immaterial).
         block_fraction: ``ε``, block length relative to ``r`` (default 0.02).
         exact_steps: use single steps while ``r < exact_steps`` (default 0).
 
@@ -263,7 +265,9 @@ def expected_loss_curve(
         n = jnp.where(r < exact_steps, jnp.ones_like(n), n)
         M_next = advance(M, p, n)
         M = jnp.where(record, M, M_next)
-        r = jnp.where(record, r, r + n)
+        # Land exactly on the checkpoint when the block reaches it (the same value in integers;
+        # with float steps beyond 2^53, r + n may round past or short of it).
+        r = jnp.where(record, r, jnp.where(n >= nxt - r, nxt, r + n))
         k = jnp.where(record, k + 1, k)
         return r, k, M, out
 
@@ -296,21 +300,29 @@ def expected_loss_curve_exact(spectrum: Spectrum, gamma, batch, num_steps: int):
     return jnp.concatenate([p, (p_star + jnp.sum(M_final))[None]])
 
 
+# Steps beyond this are kept as float64 (int64 ends at 2^63 − 1); only the block integrator
+# takes them.
+_INT_STEPS_MAX = 2**62
+
+
 def _check_steps(steps) -> np.ndarray:
+    """Sorted non-negative integral steps: int64, or float64 when the last exceeds 2^62."""
     arr = np.asarray(steps)
     if arr.ndim == 0:
         arr = arr[None]
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"steps must be a non-empty 1-D array of integers, got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.integer):
+        arr = arr.astype(np.float64)
         if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
             raise TypeError("steps must be integers")
-        arr = arr.astype(np.int64)
+        if arr.max() <= _INT_STEPS_MAX:
+            arr = arr.astype(np.int64)
     if np.any(arr < 0):
-        raise ValueError(f"steps must be >= 0, got min {int(arr.min())}")
+        raise ValueError(f"steps must be >= 0, got min {arr.min():g}")
     if np.any(np.diff(arr) < 0):
         raise ValueError("steps must be sorted in non-decreasing order")
-    return arr.astype(np.int64)
+    return arr if arr.dtype == np.float64 else arr.astype(np.int64)
 
 
 _exact_jit = jax.jit(expected_loss_curve_exact, static_argnames=("num_steps",))
@@ -335,7 +347,8 @@ def expected_loss(
         spectrum: :class:`Spectrum` (realised or deterministic equivalent).
         gamma: learning rate ``γ > 0``.
         batch: batch size ``B >= 1``.
-        steps: sorted integer steps ``r >= 0``, shape ``(K,)``.
+        steps: sorted integer steps ``r >= 0``, shape ``(K,)``; beyond int64 (``> 2^62``) give
+            them as floats with integral values (blocks method only).
         method: ``"auto"``, ``"exact"`` or ``"blocks"``.
         block_fraction: ``ε`` of the block integrator, in ``(0, 0.5]``.
 
@@ -359,6 +372,8 @@ def expected_loss(
             jnp.asarray(lam), jnp.asarray(target), jnp.asarray(counts), jnp.asarray(p_star)
         )
         if method == "exact":
+            if steps.dtype != np.int64:
+                raise ValueError(f"method='exact' needs steps <= 2^62, got {steps[-1]:g}")
             curve = _exact_jit(spec, gamma, float(batch), num_steps=int(steps[-1]))
             out = np.asarray(curve)[steps]
         else:

@@ -556,8 +556,8 @@ def asymptotic_terms(
 
     Paquette et al. 2024, §3 (the asymptotic terms), with ``A = (2α+2β−1)/(2α)``:
 
-    * ``F0``: the limit level ``P*`` — :func:`limit_level` (``v`` defaults to ``4d``), which
-      behaves as ``d^(−2α + max(0, 1−2β))``;
+    * ``F0``: the limit level ``P*`` (:func:`limit_level`, ``v`` defaults to ``4d``; for
+      ``v > 2^22`` :func:`continuum_limit_level`), ``∝ d^(−2α + max(0, 1−2β))``;
     * ``F_pp = Γ(A)/(2α) · (2t)^(−A)`` (``Σ_j j^(−2α−2β) e^(−2tσ_j)`` as an integral; valid for
       ``1 ≪ t ≪ d^(2α)``);
     * ``F_ac = ζ(2β) Γ(1 − 1/(2α)) / (2α d) · (2t)^(−(1−1/(2α)))`` for ``2β > 1`` and ``2α > 1``
@@ -585,7 +585,7 @@ def asymptotic_terms(
         raise ValueError("t must be finite and > 0")
     a, b = alpha, beta
     A = (2 * a + 2 * b - 1) / (2 * a)
-    f0 = np.full_like(t, limit_level(a, b, d, v))
+    f0 = np.full_like(t, (limit_level if v <= 2**22 else continuum_limit_level)(a, b, d, v))
     f_pp = special.gamma(A) / (2 * a) * (2 * t) ** (-A)
     if 2 * b > 1 and 2 * a > 1:
         e_ac = 1 - 1 / (2 * a)
