@@ -68,7 +68,8 @@ def test_run_plrf_rejects_bad_input_before_compiling(tmp_path):
 
 
 def test_phase_diagram_plrf_quick_end_to_end(tmp_path, capsys):
-    """The README's main job: every phase gets ξ and η rows, a figure is written."""
+    """The README's main job: every phase gets ξ and η rows (W-free d → ∞ limit beside the
+    realised-W measurement at small d), tables and figures are written, a rerun resumes."""
     out = tmp_path / "pd"
     out.mkdir()
     config = PhaseDiagramConfig.preset("quick")
@@ -76,43 +77,89 @@ def test_phase_diagram_plrf_quick_end_to_end(tmp_path, capsys):
     assert len(rows) == 2 * len(config.points)
     with open(out / "comparison.csv") as fh:
         records = list(csv.DictReader(fh))
-    assert list(records[0])[:8] == [
-        "alpha",
-        "beta",
-        "phase",
-        "quantity",
-        "predicted",
-        "measured",
-        "ci_low",
-        "ci_high",
+    head = ["alpha", "beta", "phase", "quantity", "predicted", "measured", "ci_low", "ci_high"]
+    assert list(records[0])[:8] == head
+    assert list(records[0])[8:] == [
+        "local",
+        "at_d_star",
+        "drift",
+        "converged",
+        "trend",
+        "sizes",
+        "realised",
+        "realised_sizes",
+        "n_diverged",
     ]
-    assert list(records[0])[8:] == ["window", "n_budgets", "n_diverged"]
     assert {r["n_diverged"] for r in records} == {"0"}
-    phases = {r["phase"] for r in records}
-    assert phases == {"Ia", "Ib", "Ic", "II", "III", "IVa", "IVb"}
+    assert {r["phase"] for r in records} == {"Ia", "Ib", "Ic", "II", "III", "IVa", "IVb"}
+    close = 0
     for r in records:
         xi, eta = theory_plrf.compute_optimal_exponents(float(r["alpha"]), float(r["beta"]))
-        assert float(r["predicted"]) == pytest.approx(xi if r["quantity"] == "xi" else eta)
+        predicted = xi if r["quantity"] == "xi" else eta
+        assert float(r["predicted"]) == pytest.approx(predicted)
         measured = float(r["measured"])
         assert float(r["ci_low"]) <= measured <= float(r["ci_high"])
-        # Small sizes bias the exponents, but η must land in the right range: within 0.15 of
-        # the prediction at d = 32..512 (measured offsets are ≲ 0.08).
-        if r["quantity"] == "eta":
-            assert abs(measured - float(r["predicted"])) < 0.15, r
+        assert r["sizes"] == "2^6-2^24" and r["realised_sizes"] == "32-512"
+        # The issue's bar for the quick preset: within 0.05 of the table, or marked as still
+        # moving. Measured: 15 of 16 within 0.05; IVa's ξ (0.57 at d* = 2^21) is moving.
+        if abs(measured - predicted) < 0.05:
+            close += 1
+        else:
+            assert r["converged"] == "no", r
+    assert close >= 14
+    with open(out / "crosscheck.csv") as fh:
+        small = list(csv.DictReader(fh))
+    assert list(small[0])[8:] == ["window", "n_budgets", "n_diverged"]
+    assert [r["realised"].split()[0] for r in records] == [
+        f"{float(r['measured']):.4f}" for r in small
+    ]
+    with open(out / "local_exponents.csv") as fh:
+        local = list(csv.DictReader(fh))
+    assert {r["quantity"] for r in local} == {"xi", "eta", "p_star"}
     with open(out / "p_star_exponents.csv") as fh:
         p_star = list(csv.DictReader(fh))
     assert len(p_star) == len(config.points)
     for r in p_star:
         pred = theory_plrf.limit_level_exponent(float(r["alpha"]), float(r["beta"]))
         assert float(r["predicted"]) == pred
-    assert (out / "phase_diagram.png").stat().st_size > 20_000
-    assert (out / "isoflop.png").stat().st_size > 20_000
-    assert "sizes d = 32..512 (9 sizes)" in capsys.readouterr().out
-    # A rerun resumes from the store: no new chunks are computed.
-    before = sorted(p.stat().st_mtime for p in (out / "sweep").rglob("chunk-*.nc"))
+    for name in ("phase_diagram.png", "isoflop.png", "local_exponents.png"):
+        assert (out / name).stat().st_size > 20_000
+    printed = capsys.readouterr().out
+    assert "realised W: d = 32..512, 3 W per size" in printed
+    assert "W-free: d = 2^6..2^24, 2 sizes per octave" in printed
+
+    # A rerun resumes from the stores: no new chunks, no new W-free curves.
+    def stamps():
+        files = [*(out / "sweep").rglob("chunk-*.nc"), *(out / "wfree").glob("*.npz")]
+        return sorted((p.name, p.stat().st_mtime_ns) for p in files)
+
+    before = stamps()
+    assert len([b for b in before if b[0].endswith(".npz")]) == len(config.points)
     commands.compare(config, out, progress=False)
-    after = sorted(p.stat().st_mtime for p in (out / "sweep").rglob("chunk-*.nc"))
-    assert before == after
+    assert stamps() == before
+
+
+def test_plane_in_a_tiny_preset(tmp_path, capsys):
+    """``--plane``: every admissible grid point measured (W-free), the maps and the table."""
+    config = dataclasses.replace(
+        PhaseDiagramConfig.preset("quick"),
+        plane=True,
+        plane_alphas=(0.2, 0.7),
+        plane_betas=(0.2, 1.0),
+        plane_sizes=(6.0, 14.0),
+    )
+    assert config.plane_points() == ((0.2, 1.0), (0.7, 0.2), (0.7, 1.0))  # (0.2, 0.2) inadmissible
+    rows = commands.phase_diagram(config, tmp_path, progress=False)
+    assert [(r.params["alpha"], r.params["beta"], r.quantity) for r in rows] == [
+        (a, b, q) for a, b in config.plane_points() for q in ("xi", "eta")
+    ]
+    with open(tmp_path / "plane.csv") as fh:
+        assert len(list(csv.DictReader(fh))) == 6
+    assert (tmp_path / "plane.png").stat().st_size > 50_000
+    assert not (tmp_path / "sweep").exists()  # the plane runs no realised-W sweep
+    printed = capsys.readouterr().out
+    assert "3 points, W-free d = 2^6..2^14" in printed
+    assert {"Ic", "Ia", "III"} <= {line.split()[0] for line in printed.splitlines()[1:4]}
 
 
 def test_phase_sweep_grid_comes_from_the_config(monkeypatch):
@@ -187,10 +234,12 @@ def test_presets_keep_the_old_sizes():
     quick, default = PhaseDiagramConfig.preset("quick"), PhaseDiagramConfig.preset("default")
     assert quick.sizes == geometric_sizes(32, 512) == (32, 45, 64, 91, 128, 181, 256, 362, 512)
     assert (quick.seeds, quick.n_boot) == (3, 100)
-    assert default.sizes == geometric_sizes(64, 2048) and (default.seeds, default.n_boot) == (
+    # the realised-W cross-check of the default stops at 1024 (the W-free path reaches 2^32)
+    assert default.sizes == geometric_sizes(64, 1024) and (default.seeds, default.n_boot) == (
         4,
         200,
     )
+    assert default.wfree_sizes == (6.0, 32.0) and quick.wfree_sizes == (6.0, 24.0)
     assert quick.points == experiment.PHASE_POINTS
     assert PhaseDiagramConfig.preset("paper").sizes[-1] == 8192
     assert RunConfig.preset("quick").d == 32 and RunConfig().d == 256
@@ -209,6 +258,14 @@ def test_presets_keep_the_old_sizes():
         ({"points": ((0.2, 0.1),)}, r"2\*alpha \+ 2\*beta"),
         ({"points": ((1.0,),)}, "pairs"),
         ({"lr_scale": 2.5}, r"lr_scale=2\.5 is unstable"),
+        ({"wfree_sizes": (6.0, 10.0)}, "wfree_sizes must span at least 2 windows"),
+        ({"wfree_sizes": (6.0, 60.0)}, "wfree_sizes"),
+        ({"plane_sizes": (0.0, 20.0)}, "plane_sizes"),
+        ({"per_octave": 0}, "per_octave"),
+        ({"window": 0.5}, "window"),
+        ({"tol": 0.0}, "tol"),
+        ({"plane": True, "plane_alphas": (0.1,), "plane_betas": (0.2,)}, "no admissible"),
+        ({"plane": True, "plane_alphas": (-0.5,), "plane_betas": (2.0,)}, "alpha"),
     ],
 )
 def test_phase_diagram_config_validation(changes, match):
@@ -467,6 +524,8 @@ def diverging_phase_diagram(tmp_path_factory):
         n_checkpoints=40,
         n_boot=50,
         horizon=5.0,
+        wfree_sizes=(6.0, 14.0),
+        per_octave=2,
     )
     rows = commands.phase_diagram(config, out, progress=False, note="a note")
     result = experiment.run_phase_sweep(config, store=out / "sweep", progress=False)
@@ -509,6 +568,8 @@ def test_quick_note_heads_the_table(diverging_phase_diagram, tmp_path, capsys):
         n_checkpoints=40,
         n_boot=50,
         horizon=5.0,
+        wfree_sizes=(6.0, 14.0),
+        per_octave=2,
     )
     commands.compare(config, out, progress=False, note=QUICK_NOTE)  # resumes from the store
     printed = capsys.readouterr().out

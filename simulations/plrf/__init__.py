@@ -9,13 +9,18 @@ Layers, each importing only those above it in this list:
 * :mod:`.model`: the random problem (:func:`sample_embedding`, :func:`eigenbasis_problem`), the
   two exact SGD simulators (:func:`sgd_eigenbasis`, :func:`sgd_explicit`) and one run
   (:func:`sgd_run`, :func:`expected_run`); pure JAX.
+* :mod:`.limits`: the large-d path: W-free expected-loss curves over a size ladder
+  (:func:`wfree_curves`, :func:`cached_wfree_curves`, :func:`size_ladder`) and their frontier.
 * :mod:`.sweeps`: the sweep builders :func:`build_sgd`, :func:`build_expected` (each point
   validated before compiling, divergence bound :func:`run_diverged`, memory per run) and
   :func:`simulate` (one configuration).
 * :mod:`.experiment`: :class:`PhaseDiagramConfig`, :class:`RunConfig` (presets ``quick``,
-  ``default``, ``paper``), :func:`run_phase_sweep`, :func:`run_curves`.
-* :mod:`.analysis`: :func:`measure_point` (ξ, η and ``P*(d)`` with bootstrap intervals),
-  :func:`comparison_rows`, :func:`summarize_curves`.
+  ``default``, ``paper``), :func:`run_phase_sweep`, :func:`run_wfree`, :func:`run_curves`.
+* :mod:`.diagnostics`: :func:`frontier_terms` (the loss at the compute-optimal point split into
+  capacity, forcing and SGD noise, beside their asymptotic forms).
+* :mod:`.analysis`: :func:`measure_trend` (local ξ, η over windows of ``d*`` and their d → ∞
+  limits), :func:`trend_rows`; :func:`measure_point` (ξ, η and ``P*(d)`` with bootstrap
+  intervals at small d), :func:`comparison_rows`, :func:`summarize_curves`.
 * :mod:`.plots`: figures (functions returning a Figure; ``draw_*`` draw on an Axes).
 * :mod:`.commands`: the verbs :func:`phase_diagram`, :func:`compare` and :func:`run`
   (``solvable phase-diagram plrf``, ``solvable compare plrf``, ``solvable run plrf``).
@@ -69,26 +74,49 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "validate_grid",
             "with_compute_coords",
         ),
+        "limits": (
+            "FRONTIER_SPECTRUM",
+            "WFreeCurves",
+            "cached_wfree_curves",
+            "curves_frontier",
+            "size_ladder",
+            "wfree_curves",
+            "wfree_steps",
+        ),
         "experiment": (
+            "MAX_LOG2_SIZE",
             "PHASE_POINTS",
+            "PLANE_ALPHAS",
+            "PLANE_BETAS",
+            "WFREE_PER_DECADE",
             "PhaseDiagramConfig",
             "RunConfig",
             "max_steps_for",
             "run_curves",
             "run_phase_sweep",
+            "run_wfree",
+        ),
+        "diagnostics": (
+            "FrontierTerms",
+            "frontier_terms",
         ),
         "analysis": (
+            "FrontierTrend",
             "LossCurves",
             "PStarExponent",
             "PointArrays",
             "PointMeasurement",
             "comparison_rows",
             "diverged_note",
+            "format_three_way",
+            "local_resolution",
             "measure_point",
             "measure_points",
             "p_star_exponents",
             "point_arrays",
             "summarize_curves",
+            "measure_trend",
+            "trend_rows",
         ),
         "plots": (
             "draw_loss_curves",
@@ -97,9 +125,11 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "exponent_maps",
             "isoflop_frontier",
             "isoflop_grid",
+            "local_exponents",
             "loss_curves",
             "loss_curves_by_size",
             "phase_plane",
+            "plane_maps",
         ),
         "commands": (
             "compare",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from simulations.compare import ComparisonRow
 from simulations.plotting import stamp
 from simulations.plrf import analysis, experiment, plots
 from simulations.plrf.experiment import PhaseDiagramConfig, RunConfig
+from theory import plrf as theory_plrf
 
 __all__ = ["compare", "phase_diagram", "run"]
 
@@ -37,34 +39,96 @@ _PARAMS = ["alpha", "beta"]
 def phase_diagram(
     config: PhaseDiagramConfig, out: Path, *, progress: bool = True, note: str = ""
 ) -> list[ComparisonRow]:
-    """Measured vs predicted compute-optimal exponents ξ, η at one (α, β) per phase.
+    """Measured vs predicted compute-optimal exponents ξ, η: at large d (W-free) and small d.
 
-    Writes ``comparison.csv`` (alpha,beta,phase,quantity,predicted,measured,ci_low,ci_high,
-    window,n_budgets,n_diverged[,note]), ``p_star_exponents.csv``, ``phase_diagram.png`` (the
-    phase plane with predicted boundaries and measured − predicted values) and ``isoflop.png``
-    (the IsoFLOP curves and frontier of every point); the sweep is stored in ``out/sweep`` (a
-    rerun resumes). Diverged runs are left out of every fit and counted per row (``n_diverged``).
-    ``note`` (e.g. the quick preset's) heads the printed table and is stamped on the figures.
+    One point per phase (``config.points``): the W-free frontier over ``d = 2^a … 2^b``
+    (``wfree_sizes``) gives local ξ, η over sliding windows of ``d*`` and their d → ∞ limit
+    (``measured`` and its interval in ``comparison.csv``, with the local value, drift,
+    convergence and trend as extra columns); the realised-W sweep at ``sizes`` gives the same
+    exponents at small d with seed-bootstrap intervals (column ``realised``; its own rows in
+    ``crosscheck.csv``). Also writes ``local_exponents.csv`` (every window),
+    ``p_star_exponents.csv``, ``phase_diagram.png``, ``local_exponents.png`` and ``isoflop.png``
+    (realised W). The sweep
+    is stored in ``out/sweep`` and the W-free curves in ``out/wfree`` (a rerun resumes).
+    Diverged runs are left out of every fit and counted per row (``n_diverged``). With
+    ``config.plane`` the whole (α, β) plane is measured instead (``plane.csv``, ``plane.png``).
+    ``note`` (e.g. the quick preset's) heads the printed tables and is stamped on the figures.
+    """
+    config.validate()
+    if config.plane:
+        return _plane(config, out, progress=progress, note=note)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    # The realised-W sweep first: its memory pre-flight refuses impossible sizes before anything
+    # is compiled.
+    result = experiment.run_phase_sweep(config, store=out / "sweep", progress=progress)
+    t_sweep = time.perf_counter() - t0
+    curves = experiment.run_wfree(
+        config, config.points, config.wfree_sizes, store=out / "wfree", progress=progress
+    )
+    trends = [_measure(c, config) for c in curves]
+    t_wfree = time.perf_counter() - t0 - t_sweep
+    measurements = analysis.measure_points(result, n_boot=config.n_boot)
+    rows = analysis.trend_rows(trends, measurements)
+    comparison.write_comparison_csv(rows, out / "comparison.csv", _PARAMS)
+    small_rows = analysis.comparison_rows(measurements)
+    comparison.write_comparison_csv(small_rows, out / "crosscheck.csv", _PARAMS)
+    _write_local_csv(trends, out / "local_exponents.csv")
+    _write_p_star_csv(analysis.p_star_exponents(measurements), out / "p_star_exponents.csv")
+    stamp(plots.phase_plane(rows), note).savefig(out / "phase_diagram.png", dpi=120)
+    fig = plots.local_exponents(trends, measurements)
+    stamp(fig, note).savefig(out / "local_exponents.png", dpi=110)
+    stamp(plots.isoflop_grid(measurements), note).savefig(out / "isoflop.png", dpi=110)
+    print(analysis.format_three_way(rows, note=note))
+    lo, hi = config.wfree_sizes
+    print(
+        f"W-free: d = 2^{lo:g}..2^{hi:g}, {config.per_octave} sizes per octave, local exponents "
+        f"over {config.window:g}-octave windows of d* ({t_wfree:.0f} s); realised W: d = "
+        f"{config.sizes[0]}..{config.sizes[-1]}, {config.seeds} W per size ({t_sweep:.0f} s); "
+        f"v = {config.v_ratio:g}d, c = {config.lr_scale}, B = {config.batch}; "
+        f"total {time.perf_counter() - t0:.0f} s"
+    )
+    return rows
+
+
+def _plane(
+    config: PhaseDiagramConfig, out: Path, *, progress: bool = True, note: str = ""
+) -> list[ComparisonRow]:
+    """The whole (α, β) plane measured: ``solvable phase-diagram plrf --plane``.
+
+    Every admissible point of ``plane_alphas × plane_betas``: W-free frontier over
+    ``d = 2^a … 2^b`` (``plane_sizes``), local exponents and their d → ∞ limit. Writes
+    ``plane.csv`` (the rows of :func:`simulations.plrf.analysis.trend_rows`), ``plane.png``
+    (predicted maps with boundaries, measured maps, ``|measured − predicted|``) and prints the
+    agreement per phase. The W-free curves are stored in ``out/wfree`` (a rerun resumes).
     """
     config.validate()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    result = experiment.run_phase_sweep(config, store=out / "sweep", progress=progress)
-    t_sweep = time.perf_counter() - t0
-    measurements = analysis.measure_points(result, n_boot=config.n_boot)
-    rows = analysis.comparison_rows(measurements)
-    comparison.write_comparison_csv(rows, out / "comparison.csv", _PARAMS)
-    _write_p_star_csv(analysis.p_star_exponents(measurements), out / "p_star_exponents.csv")
-    stamp(plots.phase_plane(rows), note).savefig(out / "phase_diagram.png", dpi=120)
-    stamp(plots.isoflop_grid(measurements), note).savefig(out / "isoflop.png", dpi=110)
-    print(comparison.format_comparison_table(rows, _PARAMS, note=note))
+    points = config.plane_points()
+    curves = experiment.run_wfree(
+        config, points, config.plane_sizes, store=out / "wfree", progress=progress
+    )
+    trends = [_measure(c, config) for c in curves]
+    rows = analysis.trend_rows(trends)
+    comparison.write_comparison_csv(rows, out / "plane.csv", _PARAMS)
+    _write_local_csv(trends, out / "local_exponents.csv")
+    stamp(plots.plane_maps(rows), note).savefig(out / "plane.png", dpi=110)
+    if note:
+        print(f"[{note}]")
+    print(_phase_summary(rows))
+    lo, hi = config.plane_sizes
     print(
-        f"sizes d = {config.sizes[0]}..{config.sizes[-1]} ({len(config.sizes)} sizes), "
-        f"{config.seeds} W per size, v = {config.v_ratio:g}d, c = {config.lr_scale}, "
-        f"B = {config.batch}; sweep {t_sweep:.0f} s, total {time.perf_counter() - t0:.0f} s"
+        f"{len(points)} points, W-free d = 2^{lo:g}..2^{hi:g} ({config.per_octave} per octave); "
+        f"{time.perf_counter() - t0:.0f} s"
     )
     return rows
+
+
+def _measure(curves, config: PhaseDiagramConfig) -> analysis.FrontierTrend:
+    return analysis.measure_trend(curves, width=config.window, tol=config.tol)
 
 
 def compare(
@@ -120,3 +184,52 @@ def _write_p_star_csv(rows: list[analysis.PStarExponent], path: Path) -> None:
         w.writerow(["alpha", "beta", "predicted", "measured", "ci_low", "ci_high", "n_diverged"])
         for row in rows:
             w.writerow(list(row))
+
+
+def _write_local_csv(trends: Sequence[analysis.FrontierTrend], path: Path) -> None:
+    """Every local exponent: ``alpha,beta,quantity,lo,hi,centre,value,predicted`` (windows of
+    ``d*`` for ξ and η, of ``d`` for the ``P*(d)`` exponent)."""
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["alpha", "beta", "quantity", "lo", "hi", "centre", "value", "predicted"])
+        for t in trends:
+            xi_pred, eta_pred = theory_plrf.compute_optimal_exponents(t.alpha, t.beta)
+            p_pred = theory_plrf.limit_level_exponent(t.alpha, t.beta)
+            for name, local, pred in (
+                ("xi", t.xi_local, xi_pred),
+                ("eta", t.eta_local, eta_pred),
+                ("p_star", t.p_star_local, p_pred),
+            ):
+                for lo, hi, c, v in zip(local.lo, local.hi, local.centre, local.slope):
+                    w.writerow(
+                        [
+                            t.alpha,
+                            t.beta,
+                            name,
+                            f"{lo:.6g}",
+                            f"{hi:.6g}",
+                            f"{c:.6g}",
+                            f"{v:.6g}",
+                            f"{pred:.6g}",
+                        ]
+                    )
+
+
+def _phase_summary(rows: Sequence[ComparisonRow]) -> str:
+    """Per phase: points, median and max |measured − predicted| of ξ and η, converged counts."""
+    lines = [
+        f"{'phase':<6}{'points':>7}{'|Δξ| med':>10}{'|Δξ| max':>10}{'|Δη| med':>10}"
+        f"{'|Δη| max':>10}{'converged':>11}"
+    ]
+    for phase in theory_plrf.PHASES:
+        sel = [r for r in rows if r.phase == phase]
+        if not sel:
+            continue
+        dxi = [abs(r.measured - r.predicted) for r in sel if r.quantity == "xi"]
+        deta = [abs(r.measured - r.predicted) for r in sel if r.quantity == "eta"]
+        conv = sum(r.extras.get("converged") == "yes" for r in sel)
+        lines.append(
+            f"{phase:<6}{len(dxi):>7}{np.median(dxi):>10.4f}{max(dxi):>10.4f}"
+            f"{np.median(deta):>10.4f}{max(deta):>10.4f}{f'{conv}/{len(sel)}':>11}"
+        )
+    return "\n".join(lines)

@@ -13,6 +13,7 @@ Xiao, Pennington, arXiv 2405.15074).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -21,9 +22,10 @@ from typing import Any, Literal, Self
 import jax
 import numpy as np
 import xarray as xr
+from tqdm.auto import tqdm
 
 from simulations.grid import Experiment, Grid
-from simulations.plrf import checks, sweeps
+from simulations.plrf import checks, limits, sweeps
 from simulations.plrf.checks import MAX_STEPS, PATHS
 from simulations.results import SweepResult
 from simulations.steps import geometric_sizes
@@ -32,12 +34,17 @@ from theory import plrf as theory_plrf
 from theory.checks import check_choice, check_float, check_int
 
 __all__ = [
+    "MAX_LOG2_SIZE",
     "PHASE_POINTS",
+    "PLANE_ALPHAS",
+    "PLANE_BETAS",
+    "WFREE_PER_DECADE",
     "PhaseDiagramConfig",
     "RunConfig",
     "max_steps_for",
     "run_curves",
     "run_phase_sweep",
+    "run_wfree",
 ]
 
 #: One (α, β) point well inside each phase (``theory.plrf.REFERENCE_POINTS``, plus (1, 2), a
@@ -55,23 +62,52 @@ PHASE_POINTS: tuple[tuple[float, float], ...] = (
 
 _PRESETS = ("quick", "default", "paper")
 
+#: The (α, β) grid of ``--plane``: every phase, with rows and columns next to the boundaries
+#: α = 1/4, α₀ ≈ 0.293, α = 1/2, β = 1/2 and α = β (IVb is the strip 1/4 < α < α₀: α = 0.27).
+PLANE_ALPHAS: tuple[float, ...] = (0.1, 0.2, 0.27, 0.35, 0.45, 0.55, 0.7, 0.85, 1.0, 1.25, 1.5)
+PLANE_BETAS: tuple[float, ...] = (0.2, 0.35, 0.45, 0.55, 0.7, 0.85, 1.0, 1.25, 1.5)
+
+#: Largest W-free size 2^b accepted (steps beyond int64 are handled; v = 4d must stay a float64
+#: integer and the bisections of the spectrum span 1e±300).
+MAX_LOG2_SIZE = 48.0
+
 
 # --------------------------------------------------------------------------------------------
 # Command configs
 # --------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)
+def _validate_once(alpha, beta, v: int, d: int, batch: int, lr_scale: float) -> None:
+    """:func:`~simulations.plrf.checks.validate_point`, once per argument tuple (~0.1 s at large
+    d; the plane validates ~100 points and each command validates its config more than once)."""
+    checks.validate_point(alpha, beta, v=v, d=d, batch=batch, lr_scale=lr_scale)
+
+
 @dataclasses.dataclass(frozen=True)
 class PhaseDiagramConfig:
     """``solvable phase-diagram plrf`` (and ``compare plrf``): measured vs predicted ξ, η.
 
-    The exact expected SGD loss of each (point, d, seed)'s own ``W`` at log-spaced steps; IsoFLOP
-    frontiers over the sizes give ξ and η with seed-bootstrap intervals. Presets: ``quick``
-    (d = 32..512, ~15 s on 2 CPU cores), ``default`` (d = 64..2048, minutes), ``paper``
-    (d = 128..8192, 8 embeddings per size: accelerator-scale; the largest size holds the float64
-    ``W`` and ``D^(1/2)W``, 16·v·d ≈ 4.3 GB per run, times ``chunk_size`` runs under ``vmap``, and
-    eigendecomposes an 8192² matrix per run).
+    Two measurements of the same compute-optimal frontier:
+
+    * **large d, W-free** (the main one): the deterministic-equivalent expected loss
+      (:mod:`simulations.plrf.limits`, cost independent of d) for ``d = 2^a … 2^b``
+      (``wfree_sizes``), ``per_octave`` sizes per octave; local ξ, η over ``window``-octave
+      windows of ``d*`` and their extrapolation to d → ∞ (converged when they move less than
+      ``tol`` over the last window);
+    * **small d, realised W** (the cross-check): the exact expected SGD loss of each
+      (point, d, seed)'s own ``W`` for ``sizes``, IsoFLOP frontiers with seed-bootstrap intervals.
+
+    With ``plane`` the command measures the whole (α, β) plane instead (``plane_alphas`` ×
+    ``plane_betas``, admissible points only, W-free path over ``plane_sizes``).
+
+    Presets: ``quick`` (W-free d = 2^6…2^24, realised d = 32..512: under a minute on 2 CPU
+    cores), ``default`` (W-free 2^6…2^32, realised 64..1024: minutes), ``paper`` (W-free
+    2^6…2^32 at 8 sizes per octave, the plane to 2^24; realised d = 128..8192, 8 embeddings
+    per size: accelerator-scale; the largest size holds the float64 ``W`` and ``D^(1/2)W``,
+    16·v·d ≈ 4.3 GB per run, times ``chunk_size`` runs under ``vmap``, and eigendecomposes an
+    8192² matrix per run).
 
     Attributes:
-        sizes: model sizes d (√2 steps by default); v = round(v_ratio·d).
+        sizes: model sizes d of the realised-W cross-check (√2 steps); v = round(v_ratio·d).
         seeds: independent embeddings W per (point, d); the bootstrap resamples them.
         v_ratio: v/d (finite v matters when 2α < 1).
         lr_scale: c in γ = c/Σ_(j≤v) j^(−2α).
@@ -82,9 +118,18 @@ class PhaseDiagramConfig:
         n_boot: bootstrap replicates for the confidence intervals.
         points: the (α, β) points, one comparison each ("a,b;a,b;..." on the command line).
         chunk_size: runs per compiled call (memory; results do not depend on it).
+        wfree_sizes: ``(a, b)``: the W-free sizes run from 2^a to 2^b (the W-free spectrum
+            refuses d where it cannot close its mass: α = 0.2 from 2^33, α = 0.1 from 2^28).
+        per_octave: W-free sizes per octave (4: local exponents move < 1e-3 when doubled).
+        window: width of the sliding d* windows of the local exponents (octaves).
+        tol: an exponent has converged when it moves less than this over the last window.
+        plane: measure the whole (α, β) plane (W-free only) instead of one point per phase.
+        plane_alphas: the α of the plane's grid (inadmissible 2α + 2β <= 1 skipped).
+        plane_betas: the β of the plane's grid.
+        plane_sizes: ``(a, b)``: the plane's W-free sizes run from 2^a to 2^b.
     """
 
-    sizes: tuple[int, ...] = geometric_sizes(64, 2048)
+    sizes: tuple[int, ...] = geometric_sizes(64, 1024)
     seeds: int = 4
     v_ratio: float = 4.0
     lr_scale: float = 0.5
@@ -94,16 +139,58 @@ class PhaseDiagramConfig:
     n_boot: int = 200
     points: tuple[tuple[float, float], ...] = PHASE_POINTS
     chunk_size: int = 8
+    wfree_sizes: tuple[float, float] = (6.0, 32.0)
+    per_octave: int = 4
+    window: float = 4.0
+    tol: float = 0.01
+    plane: bool = False
+    plane_alphas: tuple[float, ...] = PLANE_ALPHAS
+    plane_betas: tuple[float, ...] = PLANE_BETAS
+    plane_sizes: tuple[float, float] = (6.0, 20.0)
 
     @classmethod
     def preset(cls, name: str) -> Self:
         """The config of preset ``name`` (``quick``, ``default`` or ``paper``)."""
         check_choice("preset", name, _PRESETS)
         if name == "quick":
-            return cls(sizes=geometric_sizes(32, 512), seeds=3, n_boot=100)
+            return cls(
+                sizes=geometric_sizes(32, 512),
+                seeds=3,
+                n_boot=100,
+                wfree_sizes=(6.0, 24.0),
+                per_octave=2,
+                plane_sizes=(6.0, 16.0),
+            )
         if name == "paper":
-            return cls(sizes=geometric_sizes(128, 8192), seeds=8, n_boot=1000, chunk_size=4)
+            return cls(
+                sizes=geometric_sizes(128, 8192),
+                seeds=8,
+                n_boot=1000,
+                chunk_size=4,
+                wfree_sizes=(6.0, 32.0),
+                per_octave=8,
+                plane_sizes=(6.0, 24.0),
+            )
         return cls()
+
+    @property
+    def out_suffix(self) -> str:
+        """Appended to the default output directory: ``-plane`` for the plane."""
+        return "-plane" if self.plane else ""
+
+    def plane_points(self) -> tuple[tuple[float, float], ...]:
+        """The admissible (α, β) of the plane grid (``2α + 2β > 1``), α-major."""
+        return tuple(
+            (float(a), float(b))
+            for a in self.plane_alphas
+            for b in self.plane_betas
+            if 2 * a + 2 * b > 1 + 1e-12
+        )
+
+    def realised_settings(self) -> dict:
+        """The fields the realised-W sweep depends on (its store fingerprint)."""
+        names = ("sizes", "seeds", "v_ratio", "lr_scale", "batch", "horizon", "n_checkpoints")
+        return {k: getattr(self, k) for k in (*names, "points", "chunk_size")}
 
     def validate(self) -> None:
         """Raise ValueError / TypeError (field, value, range) before anything is compiled."""
@@ -121,6 +208,23 @@ class PhaseDiagramConfig:
             raise ValueError("points must list at least one (alpha, beta) pair")
         check_int("batch", self.batch, 1)
         check_float("lr_scale", self.lr_scale, low=0.0, strict=True)
+        for name in ("wfree_sizes", "plane_sizes"):
+            lo, hi = getattr(self, name)
+            check_float(name, lo, low=1.0)
+            if not hi - lo >= 2 * self.window:
+                raise ValueError(
+                    f"{name} must span at least 2 windows ({2 * self.window:g} octaves) for a "
+                    f"trend, got ({lo:g}, {hi:g})"
+                )
+            check_float(name, hi, low=lo, high=MAX_LOG2_SIZE)
+        check_int("per_octave", self.per_octave, 1, 64)
+        check_float("window", self.window, low=1.0, high=16.0)
+        check_float("tol", self.tol, low=0.0, strict=True)
+        if self.plane:
+            if not self.plane_points():
+                raise ValueError("plane_alphas x plane_betas has no admissible point (2a+2b > 1)")
+            for a, b in self.plane_points():
+                self._check_wfree(a, b, self.plane_sizes[1])
         for point in self.points:
             if len(point) != 2:
                 raise ValueError(f"points must be (alpha, beta) pairs, got {point!r}")
@@ -133,6 +237,13 @@ class PhaseDiagramConfig:
                     batch=self.batch,
                     lr_scale=self.lr_scale,
                 )
+            if not self.plane:
+                self._check_wfree(point[0], point[1], self.wfree_sizes[1])
+
+    def _check_wfree(self, alpha: float, beta: float, log2_d: float) -> None:
+        """The theory's stability check at the largest W-free size (‖K‖ ≈ c/2 at every d)."""
+        d = round(2.0**log2_d)
+        _validate_once(alpha, beta, round(self.v_ratio * d), d, self.batch, self.lr_scale)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -251,8 +362,48 @@ def run_curves(config: RunConfig, *, progress: bool = True) -> xr.Dataset:
 
 
 # --------------------------------------------------------------------------------------------
-# The phase-diagram sweep
+# The phase diagram: W-free curves at large d, the realised-W sweep at small d
 # --------------------------------------------------------------------------------------------
+#: Checkpoints per decade of steps on the W-free curves (doubling it moves the local exponents
+#: by < 1e-5).
+WFREE_PER_DECADE = 40
+
+
+def run_wfree(
+    config: PhaseDiagramConfig,
+    points: Sequence[tuple[float, float]],
+    log2_sizes: tuple[float, float],
+    *,
+    store: str | Path | None = None,
+    progress: bool = True,
+) -> list[limits.WFreeCurves]:
+    """W-free expected-loss curves (:func:`simulations.plrf.limits.wfree_curves`) per point.
+
+    Sizes ``2^a … 2^b`` (``log2_sizes``) at ``config.per_octave`` per octave, ``v_ratio``,
+    ``lr_scale``, ``batch`` and ``horizon`` as the realised sweep; with ``store`` each point's
+    curves are kept there and reused by a rerun with the same settings. ``config`` is validated
+    first (every point's stability at the largest size).
+    """
+    config.validate()
+    sizes = limits.size_ladder(*log2_sizes, config.per_octave)
+    out = []
+    for a, b in tqdm(points, desc="W-free curves", unit="point", disable=not progress):
+        out.append(
+            limits.cached_wfree_curves(
+                store,
+                alpha=float(a),
+                beta=float(b),
+                sizes=sizes,
+                v_ratio=config.v_ratio,
+                lr_scale=config.lr_scale,
+                batch=config.batch,
+                horizon=config.horizon,
+                per_decade=WFREE_PER_DECADE,
+            )
+        )
+    return out
+
+
 def max_steps_for(d: int, alphas: Sequence[float], config: PhaseDiagramConfig) -> int:
     """Run length for size d: ``horizon`` × the slowest point's time to resolve d modes."""
     v = round(config.v_ratio * d)
@@ -310,5 +461,5 @@ def run_phase_sweep(
         store=str(store) if store is not None else None,
         chunk_size=config.chunk_size,
         progress=progress,
-        config={"command": "phase-diagram plrf", **dataclasses.asdict(config)},
+        config={"command": "phase-diagram plrf", **config.realised_settings()},
     )

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 
 from simulations.compare import ComparisonRow
 from simulations.fit import reduce_seeds
-from simulations.plrf.analysis import LossCurves, PointMeasurement
+from simulations.plrf.analysis import FrontierTrend, LossCurves, PointMeasurement
 from theory import plrf as theory_plrf
 
 __all__ = [
@@ -27,9 +27,11 @@ __all__ = [
     "exponent_maps",
     "isoflop_frontier",
     "isoflop_grid",
+    "local_exponents",
     "loss_curves",
     "loss_curves_by_size",
     "phase_plane",
+    "plane_maps",
 ]
 
 _PHASE_LABEL_AT = {
@@ -252,4 +254,123 @@ def loss_curves_by_size(curves: Mapping[int, LossCurves], *, title: str = "") ->
     ax.set_ylabel("population loss")
     ax.set_title(title)
     ax.legend(fontsize=8)
+    return fig
+
+
+def local_exponents(
+    trends: Sequence[FrontierTrend], crosscheck: Sequence[PointMeasurement] = ()
+) -> Figure:
+    """Local ξ and η against ``d*`` (one panel per point), the table's values (dotted), the
+    extrapolated d → ∞ intervals (bars at the right edge) and, where given, the realised-W
+    measurement at small d (markers with 95 % intervals at the centre of its d* range)."""
+    small = {(m.alpha, m.beta): m for m in crosscheck}
+    n = len(trends)
+    cols = min(4, n)
+    nrows = int(np.ceil(n / cols))
+    fig = Figure(figsize=(4.2 * cols, 3.3 * nrows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrows, cols, squeeze=False))
+    for ax, t in zip(axes.flat, trends):
+        xi_pred, eta_pred = theory_plrf.compute_optimal_exponents(t.alpha, t.beta)
+        x_right = float(np.log2(t.xi_local.hi[-1])) if len(t.xi_local) else 0.0
+        for k, (local, ext, pred, sym) in enumerate(
+            ((t.xi_local, t.xi, xi_pred, "ξ"), (t.eta_local, t.eta, eta_pred, "η"))
+        ):
+            color = f"C{k}"
+            ax.plot(
+                np.log2(local.centre), local.slope, "-", color=color, lw=1.5, label=f"local {sym}"
+            )
+            ax.axhline(pred, color=color, ls=":", lw=1)
+            ax.errorbar(
+                [x_right + 0.6 * (k + 1)],
+                [ext.value],
+                yerr=[[ext.value - ext.ci_low], [ext.ci_high - ext.value]],
+                fmt="s" if ext.converged else "D",
+                mfc=color if ext.converged else "white",
+                color=color,
+                ms=5,
+                capsize=2,
+            )
+            m = small.get((t.alpha, t.beta))
+            if m is not None:
+                fit_ = m.xi if sym == "ξ" else m.eta
+                d_lo, d_hi = fit_.window  # budgets; place at the realised d* range centre
+                fr = m.frontier
+                ok = fr.interior & (fr.budgets >= d_lo) & (fr.budgets <= d_hi)
+                x = float(np.mean(np.log2(fr.optimal_size[ok]))) if ok.any() else 8.0
+                ax.errorbar(
+                    [x],
+                    [fit_.exponent],
+                    yerr=[[fit_.exponent - fit_.ci_low], [fit_.ci_high - fit_.exponent]],
+                    fmt="o",
+                    color=color,
+                    mfc="white",
+                    ms=5,
+                    capsize=2,
+                )
+        ax.set_title(
+            f"α={t.alpha:g}, β={t.beta:g} ({theory_plrf.phase(t.alpha, t.beta)})", fontsize=9
+        )
+        ax.set_xlabel("log₂ d* (window centre)")
+        ax.set_ylabel("local exponent")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    first = axes.flat[0]
+    first.plot([], [], ":", color="0.4", label="table")
+    first.plot([], [], "s", color="0.4", label="d → ∞ (filled: converged)")
+    if crosscheck:
+        first.plot([], [], "o", color="0.4", mfc="white", label="realised W, small d")
+    first.legend(fontsize=7)
+    return fig
+
+
+def plane_maps(rows: Sequence[ComparisonRow]) -> Figure:
+    """The measured phase plane beside the predicted one (arXiv 2405.15074, Fig. 1, measured).
+
+    Rows ``xi``/``eta`` of :func:`simulations.plrf.analysis.trend_rows` over a grid of (α, β).
+    Top row ξ, bottom row η: the predicted map with the boundaries; the measured values at the
+    grid points on the same colour scale; ``|measured − predicted|`` (hollow markers: not
+    converged at the largest size).
+    """
+    fig = Figure(figsize=(16, 9.5), layout="constrained")
+    axes = fig.subplots(2, 3)
+    a_max = max(float(r.params["alpha"]) for r in rows) * 1.1
+    alphas = np.linspace(0.01, a_max, 240)
+    betas = np.linspace(0.0, max(float(r.params["beta"]) for r in rows) * 1.1, 240)
+    xi_map, eta_map = theory_plrf.exponent_maps(alphas, betas)
+    for row_axes, quantity, z, sym in (
+        (axes[0], "xi", xi_map, "ξ"),
+        (axes[1], "eta", eta_map, "η"),
+    ):
+        sel = [r for r in rows if r.quantity == quantity]
+        a = np.array([float(r.params["alpha"]) for r in sel])
+        b = np.array([float(r.params["beta"]) for r in sel])
+        meas = np.array([r.measured for r in sel])
+        err = np.abs(meas - np.array([r.predicted for r in sel]))
+        conv = np.array([r.extras.get("converged") == "yes" for r in sel], dtype=bool)
+        vmin, vmax = float(np.nanmin(z)), float(np.nanmax(z))
+        im = row_axes[0].pcolormesh(alphas, betas, z, shading="auto", vmin=vmin, vmax=vmax)
+        fig.colorbar(im, ax=row_axes[0], label=f"predicted {sym}")
+        row_axes[0].set_title(f"predicted {sym} (table)")
+        sc = row_axes[1].scatter(a, b, c=meas, vmin=vmin, vmax=vmax, s=90, marker="s", ec="k")
+        fig.colorbar(sc, ax=row_axes[1], label=f"measured {sym} (d → ∞ extrapolation)")
+        row_axes[1].set_title(f"measured {sym}")
+        lim = max(0.02, float(np.nanmax(err)))
+        sc2 = row_axes[2].scatter(
+            a[conv], b[conv], c=err[conv], cmap="magma_r", vmin=0, vmax=lim, s=90, ec="k"
+        )
+        row_axes[2].scatter(
+            a[~conv],
+            b[~conv],
+            c=err[~conv],
+            cmap="magma_r",
+            vmin=0,
+            vmax=lim,
+            s=90,
+            ec="tab:blue",
+            lw=2,
+        )
+        fig.colorbar(sc2, ax=row_axes[2], label=f"|measured − predicted| {sym}")
+        row_axes[2].set_title(f"|Δ{sym}| (blue edge: not converged)")
+        for ax in row_axes:
+            draw_phase_boundaries(ax, alpha_max=a_max, beta_range=(0.0, float(betas[-1])))
     return fig
