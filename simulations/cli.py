@@ -14,6 +14,10 @@ Usage::
                         [--CONFIG-FIELD VALUE ...]
     solvable figure NAME [--preset P] [--quick] [--out DIR] [--cache-dir DIR] [--refresh]
     solvable figure --list
+    solvable fit DATA.csv --params N --tokens D --loss L [--compute C] [--group G] [--step S]
+                 [--law chinchilla|kaplan|data-constrained|saturating] [--method 1|2|3|all]
+                 [--n-boot 200] [--out DIR] [--unique-tokens U]
+    solvable fit --validate [--out DIR]
 
 Every config field is an option (``solvable VERB MODEL --help`` lists them with their help);
 ``--config FILE`` reads field values from TOML or from the ``config.json`` that every run writes
@@ -139,6 +143,7 @@ def _top_parser(models, figures) -> argparse.ArgumentParser:
     for verb in sorted(verbs):
         sub.add_parser(verb, help=f"{helps[verb]} [{' | '.join(verbs[verb])}]")
     sub.add_parser("figure", help=f"reproduce a paper figure ({len(figures)} figures)")
+    sub.add_parser("fit", help="fit scaling laws to your own runs (CSV/parquet), with intervals")
     return parser
 
 
@@ -155,6 +160,127 @@ def _figure_parser(figures) -> argparse.ArgumentParser:
     p.add_argument("--refresh", action="store_true", help="recompute even if cached")
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     return p
+
+
+_LAWS = ("chinchilla", "kaplan", "data-constrained", "saturating")  # = scalefit.laws.LAWS
+
+
+def _fit_parser() -> argparse.ArgumentParser:
+    p = _OneLineParser(
+        prog="solvable fit",
+        description="Fit scaling laws to a table of runs: Hoffmann et al.'s approaches 1-3 with "
+        "bootstrap and profile intervals, an identifiability verdict and a held-out check.",
+    )
+    p.add_argument("data", nargs="?", type=Path, help="CSV (or parquet) with one row per run")
+    p.add_argument("--params", help="column of parameter counts N")
+    p.add_argument("--tokens", help="column of training tokens D")
+    p.add_argument("--loss", default="loss", help="column of losses L (default: loss)")
+    p.add_argument("--compute", help="column of compute C (default: C = 6*N*D)")
+    p.add_argument("--group", help="column of run/curve labels (group bootstrap, approach 1)")
+    p.add_argument("--step", help="column of training steps (checkpoints of one run per size)")
+    p.add_argument("--unique-tokens", help="column of unique tokens U (data-constrained law)")
+    p.add_argument("--law", choices=_LAWS, default="chinchilla", help="approach 3's law")
+    p.add_argument("--method", choices=("1", "2", "3", "all"), default="all")
+    p.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates (0: none)")
+    p.add_argument("--ci", type=float, default=0.95, help="interval level (default 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    p.add_argument("--row-bootstrap", action="store_true", help="resample rows even with --group")
+    p.add_argument(
+        "--at-compute",
+        type=float,
+        default=None,
+        help="compute at which N*, D*, D*/N* are reported (default: the largest)",
+    )
+    p.add_argument(
+        "--budgets",
+        default=None,
+        help="approach 2: nominal budgets, comma-separated (rows snap to the nearest)",
+    )
+    p.add_argument(
+        "--budget-tol",
+        type=float,
+        default=None,
+        help="approach 2: tolerance in decades of C for one budget (default 1e-6, or "
+        "0.1 with --budgets)",
+    )
+    p.add_argument(
+        "--edge",
+        choices=("refuse", "flag"),
+        default="refuse",
+        help="approach 2: budgets whose minimum is at the edge of the sizes",
+    )
+    p.add_argument(
+        "--x",
+        choices=("compute", "params", "tokens"),
+        default="compute",
+        help="variable of the saturating law",
+    )
+    p.add_argument("--no-figures", action="store_true", help="skip the PNG figures")
+    p.add_argument(
+        "--validate",
+        action="store_true",
+        help="instead: fit synthetic data of known exponents and report recovery",
+    )
+    p.add_argument("--n-rep", type=int, default=40, help="--validate: noisy replicates")
+    p.add_argument("--out", type=Path, default=None, help="output dir (default results/fit-STEM)")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return p
+
+
+def _run_fit(args) -> int:
+    if args.validate:
+        from simulations.scalefit import validate
+
+        out = args.out or Path("results") / "fit-validate"
+        res = validate.run_validation(
+            out=out, seed=args.seed, n_rep=args.n_rep, n_boot=min(args.n_boot, 50)
+        )
+        print(validate.format_validation(res))
+        print(f"results in {out}/")
+        return 0
+    if args.data is None:
+        raise _UsageError("solvable fit: give a DATA file (or --validate)")
+    from simulations.scalefit import load_table, plots, report
+
+    table = load_table(
+        args.data,
+        params=args.params,
+        tokens=args.tokens,
+        loss=args.loss,
+        compute=args.compute,
+        group=args.group,
+        step=args.step,
+        unique_tokens=args.unique_tokens,
+    )
+    budgets = None
+    if args.budgets:
+        try:
+            budgets = [float(b) for b in args.budgets.split(",")]
+        except ValueError:
+            raise _UsageError(f"--budgets must be numbers, got {args.budgets!r}") from None
+    tol = args.budget_tol if args.budget_tol is not None else (0.1 if budgets else 1e-6)
+    rep = report.run_fit(
+        table,
+        law=args.law,
+        method=args.method,
+        n_boot=args.n_boot,
+        ci=args.ci,
+        seed=args.seed,
+        by_group=False if args.row_bootstrap else None,
+        c_target=args.at_compute,
+        budget_tol=tol,
+        budgets=budgets,
+        edge=args.edge,
+        x=args.x,
+    )
+    out = args.out or Path("results") / f"fit-{args.data.stem}"
+    print(report.format_report(rep))
+    written = report.write_estimates(rep, out)
+    if not args.no_figures:
+        written += plots.save_figures(rep, out)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
 
 
 def verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
@@ -198,6 +324,7 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
     except (ValueError, TypeError) as err:
         parser.error(str(err))
     suffix = "" if preset == "default" else f"-{preset}"
+    suffix = getattr(cfg, "out_suffix", "") + suffix  # e.g. "-plane" for another kind of run
     out = args.out or Path("results") / f"{verb}-{model}{suffix}"
     record = {
         "model": model,
@@ -324,6 +451,8 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(parser, verb: str, rest: list[str], models, figures) -> int:
     if verb == "figure":
         return _run_figure(_figure_parser(figures).parse_args(rest), figures)
+    if verb == "fit":
+        return _run_fit(_fit_parser().parse_args(rest))
     if any(verb in vs for vs in models.values()):
         model = rest[0] if rest and not rest[0].startswith("-") else None
         rest = rest[1:] if model is not None else rest
@@ -332,7 +461,7 @@ def _dispatch(parser, verb: str, rest: list[str], models, figures) -> int:
             print(f"usage: solvable {verb} MODEL [options]; MODEL: {' | '.join(choices)}")
             return 0
         return _run_verb(verb, model, rest, models)
-    parser.error(f"unknown verb {verb!r}; choose one of: {', '.join(_verbs(models))}, figure")
+    parser.error(f"unknown verb {verb!r}; choose one of: {', '.join(_verbs(models))}, figure, fit")
     return 2
 
 
