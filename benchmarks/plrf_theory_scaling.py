@@ -8,7 +8,15 @@ one loss curve at 60 log-spaced steps up to ``r = 10^8``:
 * ``continuum``: :func:`theory.plrf.continuum_spectrum` (cost independent of ``d``) then
   :func:`theory.plrf.expected_loss`, for ``k = 10 … 30`` (quick: 10, 20, 30);
 * ``binned``: :func:`theory.plrf.deterministic_equivalent_spectrum` (``O(v)`` per spectral
-  point) then the same integrator, for ``k = 10 … 16`` (quick: 10, 12).
+  point) then the same integrator, for ``k = 10 … 16`` (quick: 10, 12);
+* ``frontier``: the continuum path with the options the phase diagram uses
+  (:data:`simulations.plrf.limits.FRONTIER_SPECTRUM`), ``k = 10 … 30``;
+* ``realised``: one realised ``W`` (float64, ``v = 4d``), its spectrum
+  (:func:`theory.plrf.realised_spectrum`: ``O(v d² + d³)``) and the same integrator, for
+  ``k = 6 … 12`` (quick: 6, 8; memory 16·v·d bytes: 2 GB at ``d = 2^12``).
+
+With ``--plane`` also the wall time of ``solvable phase-diagram plrf --plane`` (the default
+plane: ~95 points, d = 2^6 … 2^20 at 4 sizes per octave).
 
 Each row: seconds to build the spectrum, seconds for the curve, their sum (best of
 ``--repeats``, after one untimed call that compiles), and for the binned rows the largest relative
@@ -27,6 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import jax
+import jax.numpy as jnp
+
+from simulations.plrf import limits, model
 from theory import plrf
 
 STEPS = np.unique(np.geomspace(1, 1e8, 60).astype(np.int64))
@@ -58,6 +70,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--alpha", type=float, default=0.4)
     parser.add_argument("--beta", type=float, default=0.8)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--plane", action="store_true", help="also time the full --plane run")
     args = parser.parse_args(argv)
     a, b = args.alpha, args.beta
     cont_ks = [10, 20, 30] if args.quick else list(range(10, 31, 2))
@@ -68,6 +81,18 @@ def main(argv=None) -> dict:
 
     def binned(d):
         return plrf.deterministic_equivalent_spectrum(a, b, d, 4 * d)
+
+    def frontier(d):
+        return plrf.continuum_spectrum(a, b, d, **limits.FRONTIER_SPECTRUM)
+
+    def realised(d):
+        with jax.enable_x64(True):
+            w = model.sample_embedding(jax.random.key(d), 4 * d, d, jnp.float64)
+            spec = plrf.realised_spectrum(w, a, b)
+            return plrf.Spectrum(*(np.asarray(x) for x in spec))
+
+    frontier_ks = [10, 20, 30] if args.quick else list(range(10, 31, 2))
+    realised_ks = [6, 8] if args.quick else [6, 8, 10, 12]
 
     t0 = time.perf_counter()
     _curve(continuum, a, 2**10)
@@ -97,6 +122,18 @@ def main(argv=None) -> dict:
             curves[k] = _time(continuum, a, 2**k, 1)[0]
         row["max_rel_diff_to_continuum"] = float(np.max(np.abs(loss / curves[k] - 1)))
         rows.append(row)
+    _curve(frontier, a, 2**10)
+    for k in frontier_ks:
+        _, ts, tc = _time(frontier, a, 2**k, args.repeats)
+        rows.append({"path": "frontier", "log2_d": k, "spectrum_s": ts, "curve_s": tc})
+    _curve(realised, a, 2**6)
+    for k in realised_ks:
+        loss, ts, tc = _time(realised, a, 2**k, 1)
+        row = {"path": "realised", "log2_d": k, "spectrum_s": ts, "curve_s": tc}
+        row["max_rel_diff_to_continuum"] = float(
+            np.max(np.abs(loss / _time(continuum, a, 2**k, 1)[0] - 1))
+        )
+        rows.append(row)
     for r in rows:
         diff = r.get("max_rel_diff_to_continuum")
         print(
@@ -104,6 +141,29 @@ def main(argv=None) -> dict:
             f"{r['spectrum_s'] + r['curve_s']:>8.3f} {'' if diff is None else f'{diff:.2e}':>12}"
         )
     result = {"alpha": a, "beta": b, "steps": int(STEPS.size), "first_call_s": first, "rows": rows}
+    if args.plane:
+        import subprocess
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "simulations.cli",
+                    "phase-diagram",
+                    "plrf",
+                    "--plane",
+                    "--no-progress",
+                    "--out",
+                    tmp,
+                ],
+                check=True,
+                capture_output=True,
+            )
+            result["plane_s"] = time.perf_counter() - t0
+        print(f"solvable phase-diagram plrf --plane (default plane): {result['plane_s']:.0f} s")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2))

@@ -266,6 +266,8 @@ def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
             except ValueError as err:
                 raise argparse.ArgumentTypeError(str(err)) from None
 
+        # A bool field alone is a switch (``--plane``); ``--plane false`` still parses.
+        switch = {"nargs": "?", "const": True} if _strip_optional(tp)[0] is bool else {}
         group.add_argument(
             flag,
             dest="cfg__" + "__".join(path),
@@ -273,6 +275,7 @@ def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
             default=None,
             metavar=_metavar(tp),
             help=helps.get(path, ""),
+            **switch,
         )
 
 

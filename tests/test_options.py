@@ -76,6 +76,13 @@ def test_options_override_preset_and_parse_types():
     assert cfg.seeds == 1  # from the preset
 
 
+def test_a_bool_field_is_a_switch():
+    assert _parse(["--flag"]) == {("flag",): True}
+    assert _parse(["--flag", "false"]) == {("flag",): False}
+    assert _parse(["--flag", "--steps", "5"]) == {("flag",): True, ("steps",): 5}
+    assert _parse([]) == {}
+
+
 def test_help_text_comes_from_the_docstring():
     helps = options.field_help(Demo)
     assert helps["sizes"] == "model sizes, several lines of help."

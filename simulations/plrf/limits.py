@@ -140,7 +140,10 @@ def wfree_curves(
     Each size ``d`` (``v = round(v_ratio·d)``, ``γ = lr_scale/Σ_(j≤v) j^(−2α)``, batch ``B``) gets
     :func:`theory.plrf.continuum_spectrum` (``spectrum`` options) and
     :func:`theory.plrf.expected_loss` at :func:`wfree_steps`. About 0.05 s per size with
-    :data:`FRONTIER_SPECTRUM`, whatever ``d``. Inputs are checked first (the theory's stability
+    :data:`FRONTIER_SPECTRUM`, whatever ``d``. Where that spectrum does not close its mass
+    (small α at large d, see :func:`theory.plrf.continuum_spectrum`) the default, finer options
+    are used; where those fail too the ladder stops there (one warning; the returned ``sizes``
+    are those computed). Inputs are checked first (the theory's stability
     check at the smallest and largest size: ``‖K‖ ≈ lr_scale/2`` at every d).
     """
     alpha, beta = theory_plrf.validate_parameters(alpha, beta)
@@ -161,18 +164,32 @@ def wfree_curves(
         v = max(round(v_ratio * int(d)), int(d) + 1)
         gamma = theory_plrf.learning_rate(alpha, v, lr_scale)
         steps = wfree_steps(alpha, int(d), gamma, batch, horizon=horizon, per_decade=per_decade)
-        spec = theory_plrf.continuum_spectrum(alpha, beta, int(d), v, **spectrum)
+        try:
+            spec = theory_plrf.continuum_spectrum(alpha, beta, int(d), v, **spectrum)
+        except RuntimeError:
+            try:  # the default (finer) options hold isolated top eigenvalues further
+                spec = theory_plrf.continuum_spectrum(alpha, beta, int(d), v)
+            except RuntimeError as err:
+                if len(rows) < 3:
+                    raise
+                warnings.warn(
+                    f"alpha={alpha}, beta={beta}: W-free sizes stop at d={rows[-1][4]} ({err})",
+                    stacklevel=2,
+                )
+                break
         # Pad the checkpoints to a multiple of 128 (repeating the last): the integrator is
         # compiled per length, and every size has its own.
         n = steps.size
         padded = np.concatenate([steps, np.full(-n % 128, steps[-1], dtype=steps.dtype)])
         loss = theory_plrf.expected_loss(spec, gamma, batch, padded)[:n]
         knorm = float(theory_plrf.kernel_norm(spec, gamma, batch))
-        rows.append((float(d) * batch * steps.astype(np.float64), loss, float(spec.p_star), knorm))
+        compute = float(d) * batch * steps.astype(np.float64)
+        rows.append((compute, loss, float(spec.p_star), knorm, int(d)))
+    sizes = sizes[: len(rows)]
     width = max(r[0].size for r in rows)
     compute = np.full((sizes.size, width), np.nan)
     loss = np.full((sizes.size, width), np.nan)
-    for i, (c, l, _, _) in enumerate(rows):
+    for i, (c, l, *_) in enumerate(rows):
         compute[i, : c.size] = c
         loss[i, : l.size] = l
     return WFreeCurves(
