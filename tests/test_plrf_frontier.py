@@ -181,3 +181,19 @@ def test_the_continuum_path_refuses_a_spectrum_that_lost_its_top_eigenvalue():
     total = float(np.sum(spec.target_mass) + spec.p_star)
     exact = float(np.sum(np.arange(1, 2**20 + 1.0) ** -2.4))  # + tail below 1e-7 relative
     assert abs(total / exact - 1) < MAX_CLOSURE
+
+
+def test_frontier_terms_split_the_loss(small_curves):
+    """capacity + forcing + noise = loss at each size's optimum; at small d the SGD noise is the
+    Volterra amplification ‖K‖/(1 − ‖K‖) of the forcing, i.e. a share ≈ ‖K‖ ≈ c/2 = 0.25."""
+    from simulations.plrf import diagnostics
+
+    t = diagnostics.frontier_terms(small_curves[40])
+    assert t.d.size >= 4 and np.all(np.diff(t.d) > 0)
+    np.testing.assert_allclose(t.capacity + t.forcing + t.noise, t.loss, rtol=1e-12)
+    assert np.all(t.capacity > 0) and np.all(t.forcing > 0) and np.all(t.noise > 0)
+    share = t.noise / t.loss
+    assert np.all((share > 0.2) & (share < 0.4)), share
+    gammas = [theory_plrf.learning_rate(1.0, 4 * int(d)) for d in t.d]
+    np.testing.assert_allclose(t.t, t.steps * np.array(gammas), rtol=1e-12)
+    assert t.local_exponents("capacity").shape == (t.d.size - 1,)
