@@ -17,10 +17,12 @@ from matplotlib.figure import Figure
 
 from paper_figures.plrf import (
     paquette2024_isoflop,
+    paquette2024_measured_plane,
     paquette2024_phase_diagram,
     paquette2024_sgd_vs_theory,
 )
 from simulations import sweep
+from simulations.compare import ComparisonRow
 from simulations.grid import Grid
 from simulations.plotting import QUICK_NOTE
 from simulations.plrf import analysis, commands, experiment, plots
@@ -29,7 +31,12 @@ from simulations.results import SweepResult
 from simulations.steps import geometric_sizes
 from theory import plrf as theory_plrf
 
-FIGURES = (paquette2024_isoflop, paquette2024_phase_diagram, paquette2024_sgd_vs_theory)
+FIGURES = (
+    paquette2024_isoflop,
+    paquette2024_phase_diagram,
+    paquette2024_sgd_vs_theory,
+    paquette2024_measured_plane,
+)
 CONFIGS = (PhaseDiagramConfig, RunConfig)
 
 
@@ -421,6 +428,16 @@ def test_figure_configs(module):
 
 
 def _synthetic_figure_data(module, measurement, preset="default"):
+    if module is paquette2024_measured_plane:
+        rows = []
+        for a, b in ((0.2, 1.0), (0.7, 0.3), (1.0, 1.0), (0.4, 0.8)):
+            xi, eta = theory_plrf.compute_optimal_exponents(a, b)
+            for q, pred in (("xi", xi), ("eta", eta)):
+                extras = {"converged": "yes" if a > 0.5 else "no"}
+                rows.append(
+                    ComparisonRow({"alpha": a, "beta": b}, "", q, pred, pred + 0.01, extras=extras)
+                )
+        return {"rows": rows, "preset": preset}
     if module is paquette2024_isoflop:
         return {"measurement": measurement, "preset": preset}
     if module is paquette2024_phase_diagram:
