@@ -246,7 +246,7 @@ def test_presets_keep_the_old_sizes():
         4,
         200,
     )
-    assert default.wfree_sizes == (6.0, 32.0) and quick.wfree_sizes == (6.0, 24.0)
+    assert default.wfree_sizes == (6.0, 36.0) and quick.wfree_sizes == (6.0, 24.0)
     assert quick.points == experiment.PHASE_POINTS
     assert PhaseDiagramConfig.preset("paper").sizes[-1] == 8192
     assert RunConfig.preset("quick").d == 32 and RunConfig().d == 256

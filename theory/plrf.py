@@ -55,7 +55,7 @@ import numpy as np
 from jax import lax
 from scipy import special
 
-from theory._plrf_continuum import continuum_limit_level, continuum_spectrum
+from theory._plrf_continuum import MAX_CLOSURE, continuum_limit_level, continuum_spectrum
 from theory._plrf_spectra import deterministic_equivalent_bins, limit_kappa
 from theory._plrf_stability import (
     StabilityLimit,
@@ -78,6 +78,7 @@ from theory.checks import check_float, check_int, check_interval
 
 __all__ = [
     "ALPHA_0",
+    "MAX_CLOSURE",
     "PHASES",
     "REFERENCE_POINTS",
     "Spectrum",
@@ -537,7 +538,6 @@ def default_learning_rate(alpha, v: int, c: float = 0.5) -> float:
 
 def limit_level_exponent(alpha, beta) -> float:
     """Exponent ``e`` of the limit level ``P*(d) ∝ d^(−e)``: ``e = 2α − max(0, 1 − 2β)``.
-
     The ``F₀`` term of Paquette et al. 2024, §3 (:func:`limit_level` at ``v ∝ d``): with
     ``κ ≍ d^(−2α)``, the directions ``j ≲ d`` keep residuals ``≈ κ j^(−2β)`` and the tail
     ``j ≳ d`` adds ``Σ_(j>d) j^(−2α−2β) ≍ d^(1−2α−2β)``, so ``P* ≍ d^(−2α) max(1, d^(1−2β))``.

@@ -100,8 +100,8 @@ class PhaseDiagramConfig:
     ``plane_betas``, admissible points only, W-free path over ``plane_sizes``).
 
     Presets: ``quick`` (W-free d = 2^6…2^24, realised d = 32..512: under a minute on 2 CPU
-    cores), ``default`` (W-free 2^6…2^32, realised 64..1024: minutes), ``paper`` (W-free
-    2^6…2^32 at 8 sizes per octave, the plane to 2^24; realised d = 128..8192, 8 embeddings
+    cores), ``default`` (W-free 2^6…2^36, realised 64..1024: minutes), ``paper`` (W-free
+    2^6…2^40 at 8 sizes per octave, the plane to 2^28; realised d = 128..8192, 8 embeddings
     per size: accelerator-scale; the largest size holds the float64 ``W`` and ``D^(1/2)W``,
     16·v·d ≈ 4.3 GB per run, times ``chunk_size`` runs under ``vmap``, and eigendecomposes an
     8192² matrix per run).
@@ -118,8 +118,7 @@ class PhaseDiagramConfig:
         n_boot: bootstrap replicates for the confidence intervals.
         points: the (α, β) points, one comparison each ("a,b;a,b;..." on the command line).
         chunk_size: runs per compiled call (memory; results do not depend on it).
-        wfree_sizes: ``(a, b)``: the W-free sizes run from 2^a to 2^b (the W-free spectrum
-            refuses d where it cannot close its mass: α = 0.2 from 2^33, α = 0.1 from 2^28).
+        wfree_sizes: ``(a, b)``: the W-free sizes run from 2^a to 2^b.
         per_octave: W-free sizes per octave (4: local exponents move < 1e-3 when doubled).
         window: width of the sliding d* windows of the local exponents (octaves).
         tol: an exponent has converged when it moves less than this over the last window.
@@ -139,7 +138,7 @@ class PhaseDiagramConfig:
     n_boot: int = 200
     points: tuple[tuple[float, float], ...] = PHASE_POINTS
     chunk_size: int = 8
-    wfree_sizes: tuple[float, float] = (6.0, 32.0)
+    wfree_sizes: tuple[float, float] = (6.0, 36.0)
     per_octave: int = 4
     window: float = 4.0
     tol: float = 0.01
@@ -167,9 +166,9 @@ class PhaseDiagramConfig:
                 seeds=8,
                 n_boot=1000,
                 chunk_size=4,
-                wfree_sizes=(6.0, 32.0),
+                wfree_sizes=(6.0, 40.0),
                 per_octave=8,
-                plane_sizes=(6.0, 24.0),
+                plane_sizes=(6.0, 28.0),
             )
         return cls()
 
