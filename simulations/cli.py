@@ -18,6 +18,12 @@ Usage::
                  [--law chinchilla|kaplan|data-constrained|saturating] [--method 1|2|3|all]
                  [--n-boot 200] [--out DIR] [--unique-tokens U]
     solvable fit --validate [--out DIR]
+    solvable status DIR [--shards N]
+
+A verb's ``--shard I/N`` (e.g. ``--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT``) fills
+only shard ``I``'s rows of the command's sweep in ``--out`` and stops (N processes, at once or in
+turn, fill one store; no analysis runs on a partial store); ``solvable status DIR`` shows what
+each shard has done, and the same command without ``--shard`` then reads the sweep and analyses.
 
 Every config field is an option (``solvable VERB MODEL --help`` lists them with their help);
 ``--config FILE`` reads field values from TOML or from the ``config.json`` that every run writes
@@ -144,6 +150,7 @@ def _top_parser(models, figures) -> argparse.ArgumentParser:
         sub.add_parser(verb, help=f"{helps[verb]} [{' | '.join(verbs[verb])}]")
     sub.add_parser("figure", help=f"reproduce a paper figure ({len(figures)} figures)")
     sub.add_parser("fit", help="fit scaling laws to your own runs (CSV/parquet), with intervals")
+    sub.add_parser("status", help="rows done/missing/diverged/quarantined per shard of a sweep")
     return parser
 
 
@@ -227,6 +234,36 @@ def _fit_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _status_parser() -> argparse.ArgumentParser:
+    p = _OneLineParser(
+        prog="solvable status",
+        description="Rows done, missing, diverged and quarantined per shard of a sweep store.",
+    )
+    p.add_argument("dir", type=Path, help="a sweep store, or a command's --out holding sweep/")
+    p.add_argument("--shards", type=int, default=None, help="shard count N (default: the last)")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    return p
+
+
+def _run_status(args) -> int:
+    from simulations.status import find_stores, store_status
+
+    if args.shards is not None and args.shards < 1:
+        raise _UsageError(f"--shards must be an integer >= 1, got {args.shards}")
+    for i, path in enumerate(find_stores(args.dir)):
+        print(("\n" if i else "") + store_status(path, shards=args.shards).format())
+    return 0
+
+
+def _parse_shard(text: str):
+    from simulations.shards import parse_shard
+
+    try:
+        return parse_shard(text, "--shard")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _run_fit(args) -> int:
     if args.validate:
         from simulations.scalefit import validate
@@ -297,6 +334,14 @@ def verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
         action="store_true",
         help="replace results of another command or config in --out (default: refuse)",
     )
+    p.add_argument(
+        "--shard",
+        type=_parse_shard,
+        default=None,
+        metavar="I/N",
+        help="compute only shard I of N of the sweep into --out and stop (N array jobs fill one "
+        "store; rerun without --shard to analyse; see: solvable status)",
+    )
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     options.add_config_options(p, cls)
     return p
@@ -323,6 +368,11 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
         cfg = options.resolve_config(cls, preset, args.config, options.cli_overrides(args))
     except (ValueError, TypeError) as err:
         parser.error(str(err))
+    if args.shard is not None and args.overwrite:
+        parser.error(
+            "--overwrite cannot be combined with --shard (shards would delete each other's "
+            "rows): clear --out once without --shard, or choose another --out"
+        )
     suffix = "" if preset == "default" else f"-{preset}"
     suffix = getattr(cfg, "out_suffix", "") + suffix  # e.g. "-plane" for another kind of run
     out = args.out or Path("results") / f"{verb}-{model}{suffix}"
@@ -335,13 +385,43 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
         "version": _version(),
     }
     _claim_out(parser, out, record, args.overwrite)
-    (out / "config.json").write_text(json.dumps(record, indent=2) + "\n")
+    _write_atomically(out / "config.json", json.dumps(record, indent=2) + "\n")
     kwargs = {"progress": not args.no_progress}
     if "note" in inspect.signature(fn).parameters:
         kwargs["note"] = QUICK_NOTE if preset == "quick" else ""
-    fn(cfg, out, **kwargs)
-    print(f"results in {out}/")
+    if args.shard is None:
+        fn(cfg, out, **kwargs)
+        print(f"results in {out}/")
+        return 0
+    # A shard reaches the verb's sweeps through a context (the verbs' signatures stay
+    # ``verb(config, out, *, progress, note)``); its sweep raises ShardDone, never analyses.
+    from simulations.shards import ShardDone, sharding
+
+    try:
+        with sharding(args.shard):
+            fn(cfg, out, **kwargs)
+    except ShardDone as done:
+        left = sum(done.missing.values())
+        print(done)
+        print(
+            f"all rows present: run the command without --shard to analyse ({out}/)"
+            if not left
+            else f"progress: solvable status {out}; when every shard has finished, run the "
+            "command without --shard to analyse"
+        )
+        return 0
+    print(
+        f"shard {args.shard}: no stored sweep of this command was left to fill (all complete, "
+        f"or none stored), so it ran in full: results in {out}/"
+    )
     return 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` all at once (the shards of one command write it concurrently)."""
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def _claim_out(parser, out: Path, record: dict, overwrite: bool) -> None:
@@ -453,6 +533,8 @@ def _dispatch(parser, verb: str, rest: list[str], models, figures) -> int:
         return _run_figure(_figure_parser(figures).parse_args(rest), figures)
     if verb == "fit":
         return _run_fit(_fit_parser().parse_args(rest))
+    if verb == "status":
+        return _run_status(_status_parser().parse_args(rest))
     if any(verb in vs for vs in models.values()):
         model = rest[0] if rest and not rest[0].startswith("-") else None
         rest = rest[1:] if model is not None else rest
@@ -461,7 +543,8 @@ def _dispatch(parser, verb: str, rest: list[str], models, figures) -> int:
             print(f"usage: solvable {verb} MODEL [options]; MODEL: {' | '.join(choices)}")
             return 0
         return _run_verb(verb, model, rest, models)
-    parser.error(f"unknown verb {verb!r}; choose one of: {', '.join(_verbs(models))}, figure, fit")
+    verbs = ", ".join(_verbs(models))
+    parser.error(f"unknown verb {verb!r}; choose one of: {verbs}, figure, fit, status")
     return 2
 
 

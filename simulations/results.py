@@ -28,12 +28,20 @@ class SweepResult:
     Each dataset has dimensions ``(point, seed, ...)``; the swept parameters are coordinates along
     ``point``, the static parameters are scalar coordinates and attributes, and the boolean data
     variable ``finite`` flags runs whose outputs were all finite (diverged runs are kept on disk,
-    but :func:`mask_diverged` and the fitting code leave them out).
+    but :func:`mask_diverged` and the fitting code leave them out). ``missing`` counts the rows
+    of the grid not present (a partial store: their values are NaN, ``complete == False``, and
+    a static group without any row is absent from ``groups``).
     """
 
     grid: Grid
     groups: list[xr.Dataset]
     name: str = "sweep"
+    missing: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every row of the grid is present."""
+        return self.missing == 0
 
     def combined(self, dim: str | None = None) -> xr.Dataset:
         """Concatenate the groups along the (single) static parameter, or ``dim`` if given.

@@ -5,9 +5,9 @@ Engine layer 3: imports ``grid`` and ``results``, never ``sweep``.
 Layout of a store directory::
 
     manifest.json              fingerprint of the experiment, grid, seed, config, provenance
-    checksums.jsonl            the SHA-256 of every chunk written (one appended line per chunk,
-                               so a sweep of many chunks never rewrites a growing manifest)
-    lock                       while a sweep writes: owner pid, host and start time
+    checksums[-I-of-N].jsonl   the SHA-256 and rows of every chunk written, one appended line
+                               per chunk, one log per writer (unsharded, or shard I/N)
+    lock[-I-of-N]              while a sweep (or shard I/N) writes: owner pid, host, start
     group-0000/chunk-*.nc      rows (point x seed) finished by one compiled call, per static group
     quarantine/                chunks that failed their checksum or could not be read
 
@@ -23,21 +23,23 @@ Guarantees:
   fails its checksum is moved to ``quarantine/`` with a one-line warning and its rows are
   recomputed; a chunk whose write finished but whose checksum was not yet recorded (killed in
   between) is checked by reading it and kept.
-* **One writer.** A lock file (pid, host) stops a second writer (:class:`StoreLockedError`); a
-  stale lock left by a dead process on this host is taken over with a warning.
+* **One writer per part.** A lock file (pid, host) stops a second writer of the same rows
+  (:class:`StoreLockedError`): ``lock`` for a writer of every row, ``lock-I-of-N`` for shard
+  ``I/N`` (see :mod:`simulations.shards`), so the ``N`` shards of one partition fill one store at
+  once while an unsharded writer, or another partition, is refused. A stale lock left by a dead
+  process on this host is taken over with a warning. Chunk names carry their checksum and every
+  writer appends to its own log, so concurrent writers never touch the same file.
 * Files are created with the permissions the umask allows (shareable on a cluster file system).
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -51,6 +53,19 @@ import xarray as xr
 
 from simulations.grid import Experiment, Grid
 from simulations.results import SweepResult, group_dataset, output_dims
+from simulations.shards import (
+    FILE_MODE,
+    Shard,
+    StoreError,
+    StoreLockedError,
+    StoreMismatchError,
+    WriterLock,
+    append_log,
+    decode_rows,
+    encode_rows,
+    read_logs,
+    write_json,
+)
 
 __all__ = [
     "StoreError",
@@ -64,21 +79,7 @@ __all__ = [
 
 _ENGINE = "h5netcdf"
 _FORMAT = 2  # manifest format: 2 = experiment fingerprints and chunk checksums
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK
-
-
-class StoreError(ValueError):
-    """A store cannot be used as asked (the message says why and what to do)."""
-
-
-class StoreMismatchError(StoreError):
-    """The store holds results of a different experiment."""
-
-
-class StoreLockedError(StoreError):
-    """Another live process is writing this store."""
+_FILE_MODE = FILE_MODE
 
 
 def _library_checkout() -> Path | None:
@@ -247,28 +248,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _atomic_write_json(path: Path, payload: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=True, default=str)
-        os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class SweepStore:
     """A directory holding one sweep's chunks (see the module docstring).
 
@@ -278,10 +257,13 @@ class SweepStore:
         grid: its grid.
         config: extra metadata stored in the manifest.
         overwrite: replace a store that holds a different sweep instead of refusing.
+        read_only: open for reading only (no lock; damaged chunks are reported, never moved).
+        shard: the :class:`~simulations.shards.Shard` this writer fills (``None``: every row);
+            the shards of one partition may write the store at the same time.
 
     Raises:
         StoreMismatchError: ``path`` holds a different sweep (and not ``overwrite``).
-        StoreLockedError: another live process holds the store's lock.
+        StoreLockedError: another live process holds the same lock or a conflicting one.
     """
 
     def __init__(
@@ -293,18 +275,20 @@ class SweepStore:
         *,
         overwrite: bool = False,
         read_only: bool = False,
+        shard: Shard | None = None,
     ):
         self.path = Path(path)
         self.grid = grid
         self.read_only = read_only
+        self.shard = shard
         self.fingerprint = dict(fingerprint_)
-        self._locked = False
+        self._lock: WriterLock | None = None
         manifest = self.path / "manifest.json"
         if read_only:
             self.manifest = json.loads(manifest.read_text())
         else:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._acquire_lock()
+            self._lock = WriterLock(self.path, shard)
             try:
                 self.manifest = self._open_manifest(manifest, config, overwrite)
             except BaseException:
@@ -320,13 +304,15 @@ class SweepStore:
 
     # -- manifest and lock --------------------------------------------------------------------
     def _open_manifest(self, manifest: Path, config, overwrite: bool) -> dict:
-        if manifest.exists():
-            try:
-                existing = json.loads(manifest.read_text())
-            except (OSError, json.JSONDecodeError):
-                existing = {"fingerprint": "unreadable manifest"}
-            old = existing.get("fingerprint")
-            if old != self.fingerprint:
+        for _ in range(2):
+            if manifest.exists():
+                try:
+                    existing = json.loads(manifest.read_text())
+                except (OSError, json.JSONDecodeError):
+                    existing = {"fingerprint": "unreadable manifest"}
+                old = existing.get("fingerprint")
+                if old == self.fingerprint:
+                    return existing
                 if not overwrite:
                     if not isinstance(old, dict):
                         what = "results of an older version of the library (no fingerprint)"
@@ -338,75 +324,42 @@ class SweepStore:
                         f"store {str(self.path)!r} holds {what}; use another directory "
                         "(--out) or overwrite it (--overwrite / overwrite=True)"
                     )
+                busy = self._lock.others_alive() if self._lock else []
+                if busy:
+                    raise StoreLockedError(
+                        f"store {str(self.path)!r} cannot be overwritten while "
+                        f"{', '.join(busy)} writes it"
+                    )
                 self._clear()
-            else:
-                return existing
-        payload = {
-            "format": _FORMAT,
-            "fingerprint": self.fingerprint,
-            "name": self.fingerprint.get("name", ""),
-            "grid": self.grid.to_json(),
-            "base_seed": self.fingerprint.get("base_seed", 0),
-            "config": dict(config or {}),
-            "provenance": provenance(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "complete": False,
-        }
-        _atomic_write_json(manifest, payload)
-        return payload
+            payload = {
+                "format": _FORMAT,
+                "fingerprint": self.fingerprint,
+                "name": self.fingerprint.get("name", ""),
+                "grid": self.grid.to_json(),
+                "base_seed": self.fingerprint.get("base_seed", 0),
+                "config": dict(config or {}),
+                "provenance": provenance(),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "complete": False,
+            }
+            if write_json(manifest, payload, exclusive=True):
+                return payload
+            # another shard created it first: compare with its fingerprint
+        raise StoreLockedError(f"store {str(self.path)!r}: its manifest keeps changing")
 
     def _clear(self) -> None:
         for child in self.path.iterdir():
-            if child.name == "lock":
+            if child.name.startswith(("lock", ".tmp-lock")):
                 continue
             if child.is_dir():
                 shutil.rmtree(child)
             else:
                 child.unlink()
 
-    def _acquire_lock(self) -> None:
-        lock = self.path / "lock"
-        me = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
-        for _ in range(2):
-            try:
-                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, _FILE_MODE)
-            except FileExistsError:
-                try:
-                    owner = json.loads(lock.read_text())
-                except (OSError, json.JSONDecodeError):
-                    owner = {}
-                pid, host = owner.get("pid"), owner.get("host")
-                if owner and host == me["host"] and isinstance(pid, int) and _pid_alive(pid):
-                    since = time.strftime("%H:%M:%S", time.localtime(owner.get("started", 0)))
-                    raise StoreLockedError(
-                        f"store {str(self.path)!r} is being written by pid {pid} on {host} "
-                        f"(since {since}); wait for it to finish or use another directory"
-                    ) from None
-                if owner and host != me["host"]:
-                    raise StoreLockedError(
-                        f"store {str(self.path)!r} is locked by pid {pid} on host {host}; if that "
-                        f"process is gone, delete {str(lock)!r}"
-                    ) from None
-                warnings.warn(
-                    f"store {str(self.path)!r}: taking over a stale lock of pid {pid} "
-                    "(no such process)",
-                    stacklevel=3,
-                )
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-                continue
-            with os.fdopen(fd, "w") as fh:
-                json.dump(me, fh)
-            self._locked = True
-            return
-        raise StoreLockedError(f"store {str(self.path)!r}: could not take the lock")
-
     def release(self) -> None:
         """Release the lock (idempotent)."""
-        if self._locked:
-            with contextlib.suppress(FileNotFoundError):
-                (self.path / "lock").unlink()
-            self._locked = False
+        if self._lock is not None:
+            self._lock.release()
 
     # -- chunks ---------------------------------------------------------------------------------
     def _group_dir(self, group: int) -> Path:
@@ -422,7 +375,11 @@ class SweepStore:
         diverged: np.ndarray,
         elapsed: float,
     ) -> Path:
-        """Write one chunk's rows atomically and record its checksum; returns the file."""
+        """Write one chunk's rows atomically and log its checksum; returns the file.
+
+        The file name carries the rows' range and the start of the checksum, so no two writers
+        (or two versions of a chunk) ever share a name.
+        """
         gdir = self._group_dir(group)
         gdir.mkdir(exist_ok=True)
         data_vars = {
@@ -433,88 +390,96 @@ class SweepStore:
         coords = {"row": np.asarray(rows, dtype=np.int64)}
         coords.update({k: np.asarray(v) for k, v in experiment.coords.items()})
         ds = xr.Dataset(data_vars, coords=coords, attrs={"elapsed_seconds": float(elapsed)})
-        target = gdir / f"chunk-{int(rows[0]):08d}-{int(rows[-1]):08d}.nc"
         fd, tmp = tempfile.mkstemp(dir=gdir, prefix=".tmp-", suffix=".nc")
         os.close(fd)
         try:
             ds.to_netcdf(tmp, engine=_ENGINE)
             os.chmod(tmp, _FILE_MODE)
             digest = _sha256(Path(tmp))
+            target = gdir / f"chunk-{int(rows[0]):08d}-{int(rows[-1]):08d}-{digest[:12]}.nc"
             os.replace(tmp, target)
         finally:
             if os.path.exists(tmp):
                 os.remove(tmp)
-        self._record(self._key(target), digest)
+        self._record(target, digest, rows)
         return target
 
-    def _checksums(self) -> dict[str, str]:
-        """``{chunk: sha256}`` from the append-only log (a torn last line is ignored)."""
-        log = self.path / "checksums.jsonl"
-        known: dict[str, str] = {}
-        if log.exists():
-            for line in log.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                    known[entry["chunk"]] = entry["sha256"]
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    continue
-        return {k: v for k, v in known.items() if v}
-
-    def _record(self, key: str, digest: str | None) -> None:
-        log = self.path / "checksums.jsonl"
-        fresh = not log.exists()
-        with open(log, "a") as fh:
-            fh.write(json.dumps({"chunk": key, "sha256": digest}) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if fresh:
-            os.chmod(log, _FILE_MODE)
+    def _record(self, chunk: Path, digest: str | None, rows, **extra) -> None:
+        entry = {"chunk": self._key(chunk), "sha256": digest, **extra}
+        if rows is not None:
+            entry["rows"] = encode_rows(np.sort(np.asarray(rows)))
+        append_log(self.path, self.shard, entry)
 
     def _key(self, chunk: Path) -> str:
         return f"{chunk.parent.name}/{chunk.name}"
 
-    def _quarantine(self, chunk: Path, why: str) -> None:
+    def _quarantine(self, chunk: Path, why: str, rows) -> None:
         if self.read_only:
             warnings.warn(
-                f"store {str(self.path)!r}: skipping {self._key(chunk)} ({why})", stacklevel=4
+                f"store {str(self.path)!r}: skipping {self._key(chunk)} ({why})", stacklevel=5
             )
             return
         qdir = self.path / "quarantine"
         qdir.mkdir(exist_ok=True)
         dest = qdir / f"{chunk.parent.name}-{chunk.name}.{int(time.time())}"
-        os.replace(chunk, dest)
-        self._record(self._key(chunk), None)
+        try:
+            os.replace(chunk, dest)
+        except FileNotFoundError:
+            return  # another writer moved it first
+        self._record(chunk, None, rows, quarantined=why)
         warnings.warn(
             f"store {str(self.path)!r}: {self._key(chunk)} {why}; moved to {dest.name} in "
             "quarantine/, its rows will be recomputed",
-            stacklevel=4,
+            stacklevel=5,
         )
 
-    def _read_rows(self, group: int) -> xr.Dataset | None:
+    def verified_chunks(
+        self,
+        group: int,
+        known: Mapping[str, dict],
+        columns=None,
+        on_bad=None,
+        *,
+        verify: bool = True,
+    ):
+        """The valid chunks of ``group`` as Datasets (only ``columns`` if given).
+
+        A chunk that fails its checksum (checked unless not ``verify``) or cannot be read goes
+        to ``on_bad(file, why, rows)`` (default: quarantine it, or warn when read-only);
+        ``rows`` are its logged rows.
+        """
         gdir = self._group_dir(group)
         files = sorted(gdir.glob("chunk-*.nc")) if gdir.exists() else []
-        known = self._checksums()
-        parts = []
         n_rows = self.grid.n_points * self.grid.seeds
+        bad = on_bad or self._quarantine
         for f in files:
-            digest = known.get(self._key(f))
-            if digest is not None and _sha256(f) != digest:
-                self._quarantine(f, "fails its checksum")
-                continue
+            entry = known.get(self._key(f)) or {}
+            digest = entry.get("sha256")
+            logged = decode_rows(entry["rows"]) if "rows" in entry else None
             try:
+                if verify and digest is not None and _sha256(f) != digest:
+                    bad(f, "fails its checksum", logged)
+                    continue
                 with xr.open_dataset(f, engine=_ENGINE) as ds:
-                    part = ds.load()
+                    part = ds[[c for c in columns if c in ds]] if columns else ds
+                    part = part.load()
                 rows = part["row"].values
                 if rows.size == 0 or rows.min() < 0 or rows.max() >= n_rows:
                     raise ValueError("rows outside the grid")
+            except FileNotFoundError:
+                continue  # quarantined by another writer meanwhile
             except Exception as err:
-                self._quarantine(f, f"cannot be read ({type(err).__name__})")
+                if f.exists():
+                    bad(f, f"cannot be read ({type(err).__name__})", logged)
                 continue
             if digest is None and not self.read_only:  # written, killed before its checksum
-                self._record(self._key(f), _sha256(f))
+                self._record(f, _sha256(f), rows)
             if "diverged" not in part:
                 part["diverged"] = ~part["finite"].astype(bool)
-            parts.append(part)
+            yield part
+
+    def _read_rows(self, group: int) -> xr.Dataset | None:
+        parts = list(self.verified_chunks(group, read_logs(self.path)))
         if not parts:
             return None
         return xr.concat(parts, dim="row", data_vars="all", coords="minimal", compat="override")
@@ -550,33 +515,54 @@ class SweepStore:
         """Mark the sweep complete and release the lock."""
         self.manifest["complete"] = True
         self.manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        _atomic_write_json(self.path / "manifest.json", self.manifest)
+        write_json(self.path / "manifest.json", self.manifest)
         self.release()
+
+
+def open_store(path: str | os.PathLike) -> SweepStore:
+    """The store at ``path``, opened read-only (its ``manifest`` and ``grid`` as written).
+
+    Raises:
+        StoreError: ``path`` holds no sweep (one line, naming the directory).
+    """
+    path = Path(path)
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise StoreError(f"{str(path)!r} holds no sweep (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+        gj = manifest["grid"]
+        grid = Grid(
+            static={k: tuple(v) for k, v in gj["static"].items()},
+            points={k: np.asarray(v, dtype=np.float64) for k, v in gj["points"].items()},
+            seeds=gj["seeds"],
+        )
+        print_ = manifest.get("fingerprint")
+        print_ = print_ if isinstance(print_, dict) else {}  # stores of older versions: none
+        return SweepStore(path, print_, grid, read_only=True)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+        raise StoreError(f"{str(manifest_path)!r} is not a sweep's manifest ({err})") from None
 
 
 def open_sweep(path: str | os.PathLike) -> SweepResult:
     """Open a stored sweep (finished or not) as a :class:`~simulations.results.SweepResult`.
 
     Rows not yet computed are NaN with ``complete == False``; diverged runs have ``diverged ==
-    True``. A chunk that fails its checksum or cannot be read is reported (a warning) and left
-    out, never fatal. Attributes carry the grid, config, package versions and git SHA.
+    True``. A partial store (e.g. while the shards of an array job are still running) is
+    clearly marked: the result's ``missing`` counts the rows not yet present, every group's
+    ``attrs["complete"]`` is ``False`` and ``attrs["missing_rows"]`` counts its missing rows,
+    a group without any row yet is left out, and a warning says how many rows are missing.
+    A chunk that fails its checksum or cannot be read is reported (a warning) and left out,
+    never fatal. Attributes carry the grid, config, package versions and git SHA.
     """
-    path = Path(path)
-    manifest_path = path / "manifest.json"
-    if not manifest_path.is_file():
-        raise StoreError(f"{str(path)!r} holds no sweep (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text())
-    gj = manifest["grid"]
-    grid = Grid(
-        static={k: tuple(v) for k, v in gj["static"].items()},
-        points={k: np.asarray(v, dtype=np.float64) for k, v in gj["points"].items()},
-        seeds=gj["seeds"],
-    )
-    store = SweepStore(path, manifest.get("fingerprint", {}), grid, read_only=True)
-    groups = []
+    store = open_store(path)
+    grid, manifest = store.grid, store.manifest
+    n_rows = grid.n_points * grid.seeds
+    groups, missing = [], 0
     for g, static in enumerate(grid.static_combinations()):
         rows_ds = store._read_rows(g)
         if rows_ds is None:
+            missing += n_rows
             continue
         done, outputs, finite, diverged = store._arrays(rows_ds)
         dims = {
@@ -587,6 +573,16 @@ def open_sweep(path: str | os.PathLike) -> SweepResult:
         coords = {k: v.values for k, v in rows_ds.coords.items() if k != "row"}
         ds = group_dataset(grid, static, dims, coords, outputs, finite, done, diverged)
         ds.attrs.update(store.attrs)
-        ds.attrs["complete"] = bool(manifest.get("complete", False))
+        ds.attrs["complete"] = bool(done.all())
+        ds.attrs["missing_rows"] = int((~done).sum())
+        missing += int((~done).sum())
         groups.append(ds)
-    return SweepResult(grid=grid, groups=groups, name=manifest.get("name", "sweep"))
+    if missing:
+        total = n_rows * len(grid.static_combinations())
+        warnings.warn(
+            f"store {str(path)!r} is partial: {missing} of {total} rows missing (NaN, "
+            "complete == False); see: solvable status",
+            stacklevel=2,
+        )
+    name = manifest.get("name", "sweep")
+    return SweepResult(grid=grid, groups=groups, name=name, missing=missing)

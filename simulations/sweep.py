@@ -1,6 +1,7 @@
-"""The sweep engine: grid -> static-shape groups -> fixed-size chunks -> jit(vmap(run)) -> store.
+"""The sweep engine: grid -> static-shape groups -> sized chunks -> jit(vmap(run)) -> store.
 
-Top layer of the engine (``grid`` → ``results`` → ``store`` → ``sweep``).
+Top layer of the engine (``grid`` → ``results`` → ``shards`` → ``store`` → ``status`` →
+``sweep``).
 
 Every model of the library plugs in through one small interface, :class:`Experiment`:
 
@@ -8,11 +9,16 @@ Every model of the library plugs in through one small interface, :class:`Experim
   shape-defining parameters, e.g. ``d`` or ``width``); it returns a pure function
   ``run(key, params) -> outputs`` where ``params`` maps each swept hyperparameter name to a
   scalar array (traced, never static) and ``outputs`` maps names to arrays of fixed shape.
-* :func:`run_sweep` flattens ``points x seeds`` into one batch axis, cuts it into chunks of a fixed
-  size (the last one padded, so one compilation per group), runs each chunk as
+* :func:`run_sweep` flattens ``points x seeds`` into one batch axis, cuts it into chunks of one
+  size per group (:func:`chunk_rows`: as many runs as fit in the free device memory, at most the
+  group's rows; the last chunk padded, so one compilation per group), runs each chunk as
   ``jit(vmap(run))`` with the batch axis sharded over all devices (``jax.make_mesh`` +
   ``NamedSharding``: 1 CPU, 8 GPUs or a TPU slice run the same code), flags runs with NaN/inf
   outputs, writes each chunk atomically to the store, and skips rows already stored on a rerun.
+* ``shard=(I, N)`` (or a command's ``--shard I/N``, through :func:`simulations.shards.sharding`)
+  computes only shard ``I``'s rows (:func:`simulations.shards.shard_rows`), so ``N`` processes
+  without a coordinator, at once or one after another, fill one store; then it raises
+  :class:`~simulations.shards.ShardDone` instead of returning partial results.
 
 Reproducibility: the key of a run is ``fold_in(fold_in(key(base_seed), config_hash), seed)``
 where ``config_hash`` is a CRC32 of the run's static and swept parameter values. A run's random
@@ -37,6 +43,8 @@ from jax.sharding import PartitionSpec as P
 
 from simulations.grid import Experiment, Grid, RunFn, canonical, config_key
 from simulations.results import SweepResult, group_dataset, mask_diverged
+from simulations.shards import Shard, ShardDone, current_shard, parse_shard, shard_rows
+from simulations.status import store_status
 from simulations.store import SweepStore, fingerprint
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "SweepResult",
     "available_memory",
     "check_memory",
+    "chunk_rows",
     "config_key",
     "mask_diverged",
     "run_sweep",
@@ -177,24 +186,59 @@ def check_memory(
     return n_dev * min(per_device, max(1, fits))
 
 
+_UNKNOWN_FOOTPRINT_CHUNK = 64  # rows per device when an experiment gives no bytes_per_run
+_MAX_ROWS_PER_DEVICE = 4096  # keeps a chunk's loss on a kill and the progress steps bounded
+
+
+def chunk_rows(
+    bytes_per_run: float | None,
+    rows: int,
+    devices: Sequence[jax.Device],
+    label: str,
+    *,
+    chunk_size: int | None = None,
+    headroom: float = 0.5,
+) -> int:
+    """Rows per compiled call for a group of which this process runs ``rows`` rows.
+
+    Without ``chunk_size``: as many runs per device as fit in ``headroom`` × the smallest free
+    device memory (:func:`available_memory`, ``bytes_per_run`` each; 64 when the footprint is
+    unknown; at most 4096), times the device count. With it: ``chunk_size`` rounded up to a
+    multiple of the device count, shrunk to fit. Either way at most ``rows`` rounded up to that
+    multiple, so a small grid pays for no padding. Results never depend on the chunk size.
+
+    Raises ``ValueError`` naming ``label`` (the static sizes) when one run per device cannot fit.
+    """
+    n_dev = len(devices)
+    cap = n_dev * max(1, math.ceil(rows / n_dev))
+    if chunk_size is None:
+        per_device = _UNKNOWN_FOOTPRINT_CHUNK if bytes_per_run is None else _MAX_ROWS_PER_DEVICE
+    else:
+        per_device = math.ceil(chunk_size / n_dev)
+    return check_memory(
+        bytes_per_run, min(cap, n_dev * per_device), devices, label, headroom=headroom
+    )
+
+
 def run_sweep(
     build: Callable[[dict[str, Any]], Experiment],
     grid: Grid,
     *,
     name: str = "sweep",
     store: str | os.PathLike | None = None,
-    chunk_size: int = 64,
+    chunk_size: int | None = None,
     base_seed: int = 0,
     devices: Sequence[jax.Device] | None = None,
     progress: bool = True,
     config: Mapping[str, Any] | None = None,
     overwrite: bool = False,
+    shard: str | tuple[int, int] | None = None,
 ) -> SweepResult:
     """Run ``build``'s experiment over ``grid``, chunked, sharded and resumable.
 
     Before anything is compiled, ``build(static)`` is called for every static group, every point
     is checked by the experiment's ``validate`` (which it must have), and each group's chunk is
-    sized to the free device memory (``bytes_per_run``).
+    sized to the free device memory (``bytes_per_run``, :func:`chunk_rows`).
 
     Args:
         build: ``build(static: dict) -> Experiment``; called once per static group.
@@ -204,27 +248,39 @@ def run_sweep(
             results in memory only. A rerun of the same experiment into the same store skips every
             row already stored; a store of a different experiment is refused
             (:class:`~simulations.store.StoreMismatchError`).
-        chunk_size: rows (point x seed) per compiled call; rounded up to a multiple of the device
-            count, shrunk if it would not fit in memory. Results do not depend on it.
+        chunk_size: rows (point x seed) per compiled call (default: sized to the free device
+            memory, see :func:`chunk_rows`); rounded up to a multiple of the device count, shrunk
+            if it would not fit in memory, at most the group's rows. Results do not depend on it.
         base_seed: root of every run's key (see the module docstring).
         devices: devices to shard the batch axis over (default: all of ``jax.devices()``).
         progress: show a tqdm progress bar (rows done, rate, ETA, diverged runs).
         config: extra JSON-serialisable metadata stored with the results (e.g. the CLI options).
         overwrite: replace a store that holds a different experiment instead of refusing.
+        shard: ``"I/N"`` or ``(I, N)``: compute only shard ``I`` of ``N``'s rows into ``store``
+            (needed), while other processes may fill the other shards at the same time; default:
+            the shard of an enclosing :func:`simulations.shards.sharding` context (ignored by a
+            sweep without a store). A shard never returns partial results: once its rows are
+            stored it raises :class:`~simulations.shards.ShardDone` (what remains, per shard);
+            only a store already complete when the sweep starts is read and returned as usual.
 
     Returns:
         A :class:`SweepResult` with one dataset per static group; runs whose outputs are
         non-finite or beyond the experiment's ``diverged`` bound are flagged ``diverged``.
     """
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
-        raise TypeError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    if chunk_size is not None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+            raise TypeError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    if shard is not None:
+        shard = parse_shard(shard, "shard")
+        if not store:
+            raise ValueError(f"shard={str(shard)!r} needs a store (the shards' common directory)")
+    elif store:
+        shard = current_shard()
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a simulations.grid.Grid, got {type(grid).__name__}")
     devices = list(devices) if devices is not None else jax.devices()
-    n_dev = len(devices)
-    chunk = int(math.ceil(chunk_size / n_dev) * n_dev)
 
     combos = grid.static_combinations()
     n_rows = grid.n_points * grid.seeds
@@ -240,22 +296,34 @@ def run_sweep(
         for i in range(grid.n_points):
             experiment.validate(grid.point(i))
         label = ", ".join(f"{k}={v}" for k, v in static.items()) or name
-        chunks.append(check_memory(experiment.bytes_per_run, chunk, devices, label))
+        mine = len(shard_rows(shard, len(chunks), n_rows))
+        size = chunk_rows(experiment.bytes_per_run, mine, devices, label, chunk_size=chunk_size)
+        chunks.append(size)
     sharding = _mesh_sharding(devices)
     base_key = jax.random.key(base_seed)  # after validation: even this compiles a little
     sweep_store = None
     if store:
         print_ = fingerprint(name, build, experiments, grid, base_seed)
-        sweep_store = SweepStore(store, print_, grid, config, overwrite=overwrite)
+        sweep_store = SweepStore(store, print_, grid, config, overwrite=overwrite, shard=shard)
+    try:
+        stored = [sweep_store.load_group(g) if sweep_store else None for g in range(len(combos))]
+    except BaseException:
+        if sweep_store:
+            sweep_store.release()
+        raise
+    if shard is not None and all(s is not None and s[0].all() for s in stored):
+        shard = None  # complete before this shard started: read and returned as usual
+    mine = [shard_rows(shard, g, n_rows) for g in range(len(combos))]
 
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_rows * len(combos), desc=name, unit="run", dynamic_ncols=True)
+        total = sum(len(m) for m in mine)
+        bar = tqdm(total=total, desc=name, unit="run", dynamic_ncols=True)
 
     groups = []
-    n_diverged = 0
+    n_diverged = n_computed = 0
     try:
         for g, static in enumerate(combos):
             experiment = experiments[g]
@@ -276,20 +344,20 @@ def run_sweep(
                     k: np.repeat(np.asarray(v, dtype=float_dtype), grid.seeds)
                     for k, v in grid.points.items()
                 }
-                stored = sweep_store.load_group(g) if sweep_store else None
-                if stored is None:
+                if stored[g] is None:
                     done = np.zeros(n_rows, dtype=bool)
                     outputs: dict[str, np.ndarray] | None = None
                     finite = np.ones(n_rows, dtype=bool)
                     diverged = np.zeros(n_rows, dtype=bool)
                 else:
                     done, outputs, finite, diverged = (
-                        x.copy() if isinstance(x, np.ndarray) else x for x in stored
+                        x.copy() if isinstance(x, np.ndarray) else x for x in stored[g]
                     )
-                n_diverged += int((diverged & done).sum())
+                    stored[g] = None
+                n_diverged += int((diverged & done)[mine[g]].sum())
                 if bar is not None:
-                    bar.update(int(done.sum()))
-                todo = np.flatnonzero(~done)
+                    bar.update(int(done[mine[g]].sum()))
+                todo = mine[g][~done[mine[g]]]
                 for start in range(0, len(todo), chunk_g):
                     rows = todo[start : start + chunk_g]
                     padded = np.concatenate([rows, np.full(chunk_g - len(rows), rows[-1])])
@@ -315,12 +383,15 @@ def run_sweep(
                     diverged[rows] = blown
                     done[rows] = True
                     n_diverged += int(blown.sum())
+                    n_computed += len(rows)
                     if sweep_store:
                         sweep_store.write_chunk(g, experiment, rows, out, ok, blown, elapsed)
                     if bar is not None:
                         bar.update(len(rows))
                         if n_diverged:
                             bar.set_postfix(diverged=n_diverged)
+            if shard is not None:
+                continue  # a shard returns nothing (its groups may even be empty)
             groups.append(
                 group_dataset(
                     grid,
@@ -335,13 +406,18 @@ def run_sweep(
             )
             if sweep_store:
                 groups[-1].attrs.update(sweep_store.attrs)
-        if sweep_store:
+        if sweep_store and shard is None:
             sweep_store.finish()
     finally:
         if bar is not None:
             bar.close()
         if sweep_store:
             sweep_store.release()
+    if shard is not None:
+        # Never partial results: what remains is recounted on disk (other shards write too).
+        status = store_status(store, shards=shard.count, verify=False)
+        missing = {Shard(i, shard.count): c.missing for i, c in enumerate(status.counts)}
+        raise ShardDone(shard, str(store), name, n_computed, status.total.rows, missing)
     return SweepResult(grid=grid, groups=groups, name=name)
 
 
