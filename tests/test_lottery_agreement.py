@@ -51,8 +51,18 @@ def test_compare_quick_writes_the_common_format(quick):
     with (out / "comparison.csv").open() as fh:
         table = list(csv.reader(fh))
     core = ["phase", "quantity", "predicted", "measured", "ci_low", "ci_high"]
-    assert table[0] == [*lot.PARAM_NAMES, *core, "window", "n_seeds", "n_diverged", "note"]
+    extras = ["window", "n_seeds", "n_diverged", "note"]
+    budget = ["exponent_by_budget", "converged_at", "convergence"]
+    assert table[0] == [*lot.PARAM_NAMES, *core, *extras, *budget]
     assert len(table) == 1 + len(rows)
+    # the 1000/3000-step ladder: per-budget exponents on the 3000-step rows, parsable
+    marked = [r for r in rows if "exponent_by_budget" in r.extras]
+    assert {r.params["recipe"] for r in marked} == {lot.QUICK_RECIPE.label} and len(marked) == 3
+    per_budget = lot.parse_exponent_by_budget(marked[0].extras["exponent_by_budget"])
+    assert [b for b, *_ in per_budget] == [1000, 3000]
+    assert per_budget[-1][1] == pytest.approx(marked[0].measured, abs=5e-5)
+    assert marked[0].extras["converged_at"] in {"no", "1000"}
+    assert (out / "exponent_vs_budget.png").stat().st_size > 10_000
     assert all(r.extras["n_diverged"] == "0" for r in rows)  # no run of the quick preset diverges
     assert (out / "width_scaling.png").stat().st_size > 10_000
     assert (out / "sweep").is_dir()
@@ -74,12 +84,13 @@ def test_quick_rows_name_their_recipe_and_prediction(quick):
     _, rows = quick
     assert all(r.params["recipe"].startswith("adam") for r in rows)
     assert {r.params["activation"] for r in rows} == {"silu", "relu"}
-    silu = _row(rows, activation="silu", phase="lottery CLT")
-    assert silu.params["recipe"] == lot.QUICK_RECIPE.label
+    reference = lot.QUICK_RECIPE.label
+    silu = _row(rows, activation="silu", phase="lottery CLT", recipe=reference)
     assert silu.predicted == theory.LOTTERY_CLT_EXPONENT
-    assert _row(rows, activation="silu", phase="approximation").predicted == 4.0
+    assert _row(rows, activation="silu", phase="approximation", recipe=reference).predicted == 4
     assert _row(rows, activation="relu", quantity="width_exponent").predicted == 4.0
-    assert len(rows) == 3 + 1 + 2 * 3  # SiLU: 3 predictions; ReLU: 1 window, 3 widths x 2
+    # SiLU: 2 predictions at 1000 steps, 3 at 3000; ReLU: 1 window, 3 widths x 2
+    assert len(rows) == 2 + 3 + 1 + 2 * 3
 
 
 def test_silu_quick_exponent_within_its_ci_of_the_reference(quick):

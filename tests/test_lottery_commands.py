@@ -155,7 +155,12 @@ def test_presets():
     assert lot.CompareConfig.preset("default") == lot.FULL_CONFIG == lot.CompareConfig()
     quick = lot.QUICK_CONFIG
     assert quick.silu_widths == (4, 8, 16, 32, 64) and quick.relu_widths == (4, 8, 16)
-    assert quick.silu_recipes == (lot.RecipeRun(lot.QUICK_RECIPE, 16, ()),)
+    assert quick.silu_recipes == (
+        lot.RecipeRun(lot.BUDGET_RECIPES[0], 16, ()),
+        lot.RecipeRun(lot.QUICK_RECIPE, 16, ()),
+    )
+    assert lot.budget_ladders(quick) == [[0, 1]]  # 1000 and 3000 Adam steps
+    assert lot.budget_ladders(lot.FULL_CONFIG) == [[0, 1, 2]]  # 1000, 3000, 10 000
     assert (quick.relu_seeds, quick.mechanism, quick.n_boot) == (16, False, 2000)
     full = lot.FULL_CONFIG
     assert [r.recipe for r in full.silu_recipes] == list(lot.BUDGET_RECIPES)
@@ -174,8 +179,10 @@ def test_presets():
 
 
 def test_old_silu_recipe_tuples_still_accepted():
-    cfg = dataclasses.replace(lot.QUICK_CONFIG, silu_recipes=((TINY, 8, None), (TINY, 4, (4, 8))))
-    assert cfg.silu_recipes == (lot.RecipeRun(TINY, 8), lot.RecipeRun(TINY, 4, (4, 8)))
+    # distinct recipes: two sweeps of one recipe would share a store (and a ladder rung)
+    other = lot.Recipe(adam_steps=200)
+    cfg = dataclasses.replace(lot.QUICK_CONFIG, silu_recipes=((TINY, 8, None), (other, 4, (4, 8))))
+    assert cfg.silu_recipes == (lot.RecipeRun(TINY, 8), lot.RecipeRun(other, 4, (4, 8)))
 
 
 def test_config_validation_names_the_field():
@@ -224,16 +231,73 @@ def _table(activation, recipe, widths, exponent, seeds=12, seed=0):
 
 def test_measure_turns_tables_into_rows_without_running():
     config = lot.QUICK_CONFIG
+    short = _table("silu", lot.BUDGET_RECIPES[0].label, config.silu_widths, 1.0, seed=2)
     silu = _table("silu", lot.QUICK_RECIPE.label, config.silu_widths, 1.0)
     relu = _table("relu", lot.RELU_RECIPE.label, config.relu_widths, 4.0, seed=1)
-    data = lot.measure(config, lot.CompareRuns((silu,), relu))
-    assert len(data.rows) == 10 and data.n2 is None
-    clt = next(r for r in data.rows if r.phase == "lottery CLT")
+    data = lot.measure(config, lot.CompareRuns((short, silu), relu))
+    assert len(data.rows) == 2 + 3 + 1 + 2 * 3 and data.n2 is None
+    clt = next(
+        r
+        for r in data.rows
+        if r.phase == "lottery CLT" and r.params["recipe"] == lot.QUICK_RECIPE.label
+    )
     assert clt.ci_low < 1.0 < clt.ci_high and clt.extras["window"] == "4-64"
     assert data.silu_fits[lot.QUICK_RECIPE.label].exponent == clt.measured
     assert set(data.relu_fits) == {"4-16"}
     with pytest.raises(TypeError, match="CompareRuns"):
         lot.measure(config, "results/sweep")
+
+
+# --- convergence in the training budget ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("exponents", "at"),
+    [
+        ((0.42, 1.15, 0.42), None),  # the measured Adam ladder's shape: it moves both ways
+        ((0.60, 0.98, 1.00), 300),  # last change 0.02 < 0.05 sqrt 2
+        ((0.99, 1.01, 1.00), 100),
+    ],
+)
+def test_budget_convergence_verdict(exponents, at):
+    lows, highs = [e - 0.05 for e in exponents], [e + 0.05 for e in exponents]
+    verdict = lot.budget_convergence((100, 300, 1000), exponents, lows, highs)
+    assert verdict.converged_at == at
+    assert verdict.verdict().startswith("converged at budget" if at else "not converged (")
+    back = lot.parse_exponent_by_budget(verdict.by_budget())
+    assert [e for _, e, *_ in back] == pytest.approx(exponents, abs=5e-5)
+
+
+def test_a_budget_ladder_gets_exponents_per_budget_and_a_verdict(tmp_path, monkeypatch, capsys):
+    """Adam-only recipes differing only in steps form the ladder; the L-BFGS recipe does not.
+    The synthetic tables have slope 1 at every budget (30 % lognormal noise over 12 seeds, the
+    half-widths ~0.1-0.2): the verdict is converged at the first budget; steepening the last
+    budget's slope to 1.6 makes it not converged."""
+    short, long = lot.Recipe(adam_steps=100), lot.Recipe(adam_steps=300)
+    polished = lot.Recipe(adam_steps=300, lbfgs_steps=20)
+    runs = tuple(lot.RecipeRun(r, 12) for r in (short, long, polished))
+    config = _tiny_config(silu_recipes=runs, silu_widths=(4, 8, 16, 32), silu_window=(4, 32))
+    assert lot.budget_ladders(config) == [[0, 1]]
+    relu = _table("relu", TINY.label, config.relu_widths, 4.0, seeds=4)
+    for slope, at in ((1.0, "100"), (1.6, "no")):
+        tables = tuple(
+            _table("silu", r.label, config.silu_widths, slope if r == long else 1.0, seed=i)
+            for i, r in enumerate((short, long, polished))
+        )
+        data = lot.measure(config, lot.CompareRuns(tables, relu))
+        marked = [r for r in data.rows if "exponent_by_budget" in r.extras]
+        assert {r.params["recipe"] for r in marked} == {long.label}
+        assert {r.params["width"] for r in marked} == {"4-32"}
+        for r in marked:
+            assert r.extras["converged_at"] == at, r.extras["convergence"]
+            per_budget = lot.parse_exponent_by_budget(r.extras["exponent_by_budget"])
+            assert [b for b, *_ in per_budget] == [100, 300]
+            assert per_budget[-1][1] == pytest.approx(r.measured, abs=5e-5)
+    monkeypatch.setattr(commands, "run_compare", lambda cfg, store, progress: _synthetic_runs(cfg))
+    rows = lot.compare(config, tmp_path, progress=False)
+    assert (tmp_path / "exponent_vs_budget.png").stat().st_size > 10_000
+    header = (tmp_path / "comparison.csv").read_text().splitlines()[0].split(",")
+    assert header[-3:] == ["exponent_by_budget", "converged_at", "convergence"]
+    assert "by Adam budget: 100 steps" in capsys.readouterr().out
+    assert isinstance(lot.plot_exponent_vs_budget(rows), Figure)
 
 
 def test_median_ci_and_wilson_ci_match_the_textbook_formulas():
@@ -370,6 +434,10 @@ BAD_API = [
     (lambda: lot.RunConfig(widths=("a",)), r"width must be an integer >= 1, got 'a'"),
     (lambda: dataclasses.replace(lot.QUICK_CONFIG, n_boot=0), r"n_boot must be an integer"),
     (lambda: dataclasses.replace(lot.QUICK_CONFIG, silu_window=(64, 4)), r"silu_window"),
+    (
+        lambda: _tiny_config(silu_recipes=(lot.RecipeRun(TINY, 4), lot.RecipeRun(TINY, 8))),
+        r"silu_recipes must be distinct recipes .*got adam100-cos3e-02>1e-05 2 times",
+    ),
     (lambda: lot.compare("quick", "/nonexistent", progress=False), r"config must be a Compare"),
     (lambda: lot.run(lot.QUICK_CONFIG, "/nonexistent", progress=False), r"config must be a Run"),
 ]

@@ -98,6 +98,17 @@ def test_presets_keep_the_previous_sizes():
             cls.preset("huge")
 
 
+def test_budget_ladders():
+    assert sp.CompareConfig().budgets == (333, 1000, 3000)
+    assert sp.CompareConfig.preset("quick").budgets == (111, 333, 1000)
+    assert sp.CompareConfig.preset("paper").budgets == (2222, 6667, 20000)
+    assert sp.PhaseDiagramConfig().budgets == (2000,)  # one budget: no verdict
+    two = dataclasses.replace(sp.CompareConfig(), n_budgets=2, budget_factor=10.0)
+    assert two.budgets == (300, 3000)
+    assert two.grid().static["steps"] == (300, 3000)
+    assert sp.PhaseDiagramConfig().grid().static["steps"] == (2000,)
+
+
 def test_config_round_trips_through_json():
     config = sp.CompareConfig.preset("paper")
     back = sp.CompareConfig.from_dict(json.loads(json.dumps(dataclasses.asdict(config))))
@@ -141,6 +152,117 @@ def test_comparison_rows_on_synthetic_data():
     assert phi[0].predicted == pytest.approx(np.mean([8, 16, 32]) / 128)
     windowed = sp.comparison_rows(data, window=(16, None), n_boot=50)
     assert sp.exponent_rows(windowed)[("power", -1.0, 1.0)].extras["window"] == "16:32"
+
+
+# --- budget convergence ----------------------------------------------------------------------
+_H = (0.05, 0.05, 0.05)
+
+
+@pytest.mark.parametrize(
+    ("exponents", "halves", "at"),
+    [
+        ((0.70, 0.98, 1.00), _H, 300),  # last step 0.02 < 0.05 sqrt 2: converged from 300 on
+        ((0.99, 1.01, 1.00), _H, 100),  # every budget within its difference's half-width
+        ((0.50, 0.80, 1.00), _H, None),  # still steepening
+        ((0.0, 0.375, 1.0), (0.1, 0.375, 0.5), None),  # change 0.625 = hypot(0.375, 0.5)
+        ((0.0, 0.375, 0.9), (0.1, 0.375, 0.5), 300),  # change 0.525 < 0.625
+        ((1.01, 1.30, 1.00), _H, None),  # near the first budget's again, but the last step is big
+        ((0.90, float("nan"), 1.00), (0.5, 0.5, 0.5), None),  # a failed fit never converges
+    ],
+)
+def test_budget_convergence_verdict(exponents, halves, at):
+    budgets = (100, 300, 900)
+    lows = [e - h for e, h in zip(exponents, halves, strict=True)]
+    highs = [e + h for e, h in zip(exponents, halves, strict=True)]
+    verdict = sp.budget_convergence(budgets, exponents, lows, highs)
+    assert verdict.converged_at == at and verdict.converged is (at is not None)
+    assert verdict.change == pytest.approx(exponents[-1] - exponents[-2], nan_ok=True)
+    expected = math.hypot(*halves[1:]) if math.isfinite(exponents[1]) else math.nan
+    assert verdict.half_width == pytest.approx(expected, nan_ok=True)
+    text = verdict.verdict()
+    assert text == f"converged at budget {at}" if at else text.startswith("not converged (")
+    back = sp.parse_exponent_by_budget(verdict.by_budget())
+    assert [b for b, *_ in back] == list(budgets)
+    assert [e for _, e, *_ in back] == pytest.approx(exponents, abs=5e-5, nan_ok=True)
+
+
+def test_budget_convergence_edge_cases():
+    one = sp.budget_convergence([100], [1.0], [0.9], [1.1])
+    assert not one.converged and one.verdict() == "not converged (one budget)"
+    with pytest.raises(ValueError, match="budgets must be increasing"):
+        sp.budget_convergence([300, 100], [1, 1], [0, 0], [2, 2])
+    with pytest.raises(ValueError, match="equal length"):
+        sp.budget_convergence([100, 300], [1.0], [0.9], [1.1])
+    with pytest.raises(ValueError, match="exponent_by_budget"):
+        sp.parse_exponent_by_budget("100:1.0")
+
+
+def test_a_budget_is_a_complete_shorter_run():
+    """The learning-rate schedule ends at the run's last step (warm-up steps // 10, cosine decay
+    to 0.05 lr at ``steps``), so the model after B updates of a longer run is not a B-step run:
+    each budget is its own run. Its result is exactly that of a sweep at ``steps = B`` alone
+    (same static options, hence the same run key), and the largest budget is the main data."""
+    base = {"n": 32, "batch": 8, "gammas": [-1.0], "alphas": [1.5], "eval_batches": 1}
+    ladder = sp.make_grid(widths=[4], steps=36, budgets=[12, 36], **base)
+    data = sp.tidy(sweep.run_sweep(sp.build, ladder, progress=False, name="sp-budgets"))
+    alone = sp.tidy(
+        sweep.run_sweep(sp.build, sp.make_grid(widths=[4], steps=12, **base), progress=False)
+    )
+    by_budget = data["final_loss_by_budget"].values  # (setting, budget, m, seed)
+    np.testing.assert_array_equal(data["budget"].values, [12, 36])
+    np.testing.assert_array_equal(by_budget[:, 0], alone["final_loss"].values)
+    np.testing.assert_array_equal(by_budget[:, 1], data["final_loss"].values)
+    assert not np.allclose(by_budget[:, 0], by_budget[:, 1], rtol=1e-3)
+    assert not data["diverged_by_budget"].values.any()
+    # a 12-step run's schedule at its last update is not the 36-step run's at update 12
+    assert float(model.lr_multiplier(11, 12, 1)) < 0.1 < float(model.lr_multiplier(11, 36, 3))
+
+
+def _with_budgets(data, drift):
+    """Synthetic data with budgets 100, 300, 900: loss = 2 m^-(e - drift(B)) times 1 % noise per
+    (width, seed), the same at every budget (so only the drift moves the exponent, and the
+    intervals still have the noise's width); ``e`` the slope of :func:`_synthetic` (1 strong,
+    max(alpha - 1, 0.2) weak)."""
+    budgets = np.array([100, 300, 900])
+    widths = data["m"].values.astype(float)
+    rng = np.random.default_rng(1)
+    loss = np.empty((data.sizes["setting"], budgets.size, widths.size, data.sizes["seed"]))
+    for s in range(data.sizes["setting"]):
+        g, a = float(data["gamma"].values[s]), float(data["alpha"].values[s])
+        final = 1.0 if g < 0 else max(a - 1.0, 0.2)
+        noise = 1 + 0.01 * rng.standard_normal((widths.size, data.sizes["seed"]))
+        for k, b in enumerate(budgets):
+            loss[s, k] = 2.0 * widths[:, None] ** -(final - drift(b)) * noise
+    dims = ("setting", "budget", "m", "seed")
+    data = data.assign(
+        final_loss_by_budget=(dims, loss), diverged_by_budget=(dims, np.zeros(loss.shape, bool))
+    ).assign_coords(budget=budgets)
+    return data.assign(final_loss=(("setting", "m", "seed"), loss[:, -1]))
+
+
+def test_comparison_rows_give_the_exponent_per_budget_and_the_verdict():
+    """A slope still moving as 0.3 (100/B) (steps 0.2, then 0.067) is not converged; one whose
+    correction falls as 0.3 (100/B)^6 (steps 0.3, then 4e-4) is converged at the middle budget.
+    1 % noise per run over 3 seeds puts the half-widths of the changes at 0.005-0.010 (printed
+    on failure): >= 10 x the fast last step, <= 1/6 of the slow one; the noise is seeded."""
+    data = _synthetic(laws=("power",))
+    slow = sp.comparison_rows(_with_budgets(data, lambda b: 0.3 * 100 / b), n_boot=200)
+    fast = sp.comparison_rows(_with_budgets(data, lambda b: 0.3 * (100 / b) ** 6), n_boot=200)
+    for rows, at in ((slow, "no"), (fast, "300")):
+        fits = sp.exponent_rows(rows)
+        assert {r.extras["converged_at"] for r in fits.values()} == {at}, [
+            r.extras["convergence"] for r in fits.values()
+        ]
+        strong = fits[("power", -1.0, 1.5)]
+        per_budget = sp.parse_exponent_by_budget(strong.extras["exponent_by_budget"])
+        assert [b for b, *_ in per_budget] == [100, 300, 900]
+        assert per_budget[-1][1] == pytest.approx(strong.measured, abs=5e-5)
+    strong = sp.exponent_rows(slow)[("power", -1.0, 1.5)].extras["exponent_by_budget"]
+    slopes = [e for _, e, *_ in sp.parse_exponent_by_budget(strong)]
+    assert slopes == pytest.approx([0.7, 0.9, 1 - 0.3 / 9], abs=0.03)
+    fig = sp.plot_exponent_vs_budget(fast)
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert any("converged at 300" in t.get_text() for t in fig.axes[0].get_legend().texts)
 
 
 def test_plots_return_figures():
@@ -206,14 +328,30 @@ def test_compare_quick_writes_the_common_table(tmp_path, capsys):
         "loss_vs_m.png",
         "exponents.png",
         "norm_histograms.png",
+        "exponent_vs_budget.png",
     }
     back = compare.read_comparison_csv(tmp_path / "comparison.csv")
     assert back == rows
     header = (tmp_path / "comparison.csv").read_text().splitlines()[0].split(",")
     assert header[:9] == ["law", "gamma", "alpha", *compare.CORE_COLUMNS]
-    assert header[-1] == "n_diverged" and {r.extras["n_diverged"] for r in rows} == {"0"}
+    assert header[-4:] == ["n_diverged", "exponent_by_budget", "converged_at", "convergence"]
+    assert {r.extras["n_diverged"] for r in rows} == {"0"}
     assert {r.quantity for r in rows} == {"alpha_m", "phi_half"}
-    assert "n = 200, widths [8, 16, 32]" in capsys.readouterr().out
+    # the budget columns parse; the last budget is the measured exponent; verdicts agree
+    for r in back:
+        if r.quantity != "alpha_m":
+            assert "exponent_by_budget" not in r.extras
+            continue
+        per_budget = sp.parse_exponent_by_budget(r.extras["exponent_by_budget"])
+        assert [b for b, *_ in per_budget] == [111, 333, 1000]
+        assert per_budget[-1][1:] == pytest.approx((r.measured, r.ci_low, r.ci_high), abs=6e-5)
+        verdict = sp.budget_convergence(*zip(*per_budget, strict=True))
+        at = r.extras["converged_at"]
+        assert at == ("no" if verdict.converged_at is None else str(verdict.converged_at))
+        assert r.extras["convergence"].startswith("converged at" if at != "no" else "not conv")
+    out = capsys.readouterr().out
+    assert "n = 200, widths [8, 16, 32]" in out and "budgets [111, 333, 1000] steps" in out
+    assert "alpha_m by training budget" in out and "1000 steps" in out
 
 
 def test_phase_diagram_tiny(tmp_path):
@@ -273,6 +411,18 @@ BAD_API = [
     (lambda: dataclasses.replace(_QUICK, gammas=(-1.0, 250.0)).validate(), "gamma"),
     (lambda: dataclasses.replace(_QUICK, lr=float("inf")).validate(), "lr"),
     (lambda: sp.compare(dataclasses.replace(_QUICK, n=1), "/nonexistent", progress=False), "n"),
+    # budget ladders: the field, its value and its range
+    (lambda: dataclasses.replace(_QUICK, n_budgets=0).validate(), r"n_budgets must be .*\[1, 8\]"),
+    (lambda: dataclasses.replace(_QUICK, n_budgets=9).validate(), r"n_budgets .*\[1, 8\]"),
+    (lambda: dataclasses.replace(_QUICK, n_budgets=2.0).validate(), "n_budgets"),
+    (lambda: dataclasses.replace(_QUICK, budget_factor=1.0).validate(), "budget_factor must be >"),
+    (lambda: dataclasses.replace(_QUICK, budget_factor=float("nan")).validate(), "budget_factor"),
+    (lambda: dataclasses.replace(_QUICK, budget_factor=500.0).validate(), "budget_factor"),
+    (
+        lambda: dataclasses.replace(_QUICK, steps=50).validate(),
+        r"n_budgets must be in \[1, 2\] at steps = 50, budget_factor = 3 .*got 3",
+    ),
+    (lambda: sp.make_grid(widths=[4, 8], gammas=[0.0], budgets=[20, 10], **_S), "budgets"),
 ]
 
 
@@ -295,6 +445,8 @@ BAD_CLI = [
     (["compare", "superposition", "--quick", "--window-min", "20"], "window"),
     (["phase-diagram", "superposition", "--quick", "--alphas=-1,1"], "alpha"),
     (["phase-diagram", "superposition", "--quick", "--steps", "0"], "steps"),
+    (["compare", "superposition", "--quick", "--n-budgets", "0"], "n_budgets"),
+    (["compare", "superposition", "--quick", "--budget-factor", "1"], "budget_factor"),
 ]
 
 BAD_OPTIONS = [

@@ -6,7 +6,8 @@ measure the datasets of the mechanism runs, and :func:`measure` turns everything
 diagnostics and the comparison rows). Rows: parameter columns ``activation,recipe,width``
 (``width`` is a fit window ``"4-64"`` for exponent rows, a number for per-width rows), then the
 common columns ``phase,quantity,predicted,measured,ci_low,ci_high``, then the extras
-``window,n_seeds,n_diverged,note``.
+``window,n_seeds,n_diverged,note`` and, on the rows of the largest budget of a SiLU budget
+ladder (:func:`budget_ladders`), ``exponent_by_budget,converged_at,convergence``.
 
 Diverged runs (non-finite, or flagged by :func:`simulations.lottery.sweeps.diverged`) never
 enter a fit or a statistic: they are NaN in every :class:`~simulations.lottery.sweeps.
@@ -32,6 +33,7 @@ from simulations.lottery.diagnostics import (
     MIRROR_TOL,
     EnsembleCurve,
     LossMode,
+    budget_convergence,
     ensemble_curve,
     fit_width_exponent,
     floor_ratios,
@@ -56,6 +58,7 @@ __all__ = [
     "EnsembleResult",
     "N2Histogram",
     "WideNets",
+    "budget_ladders",
     "ensemble_measurement",
     "measure",
     "n2_histogram",
@@ -286,7 +289,49 @@ def _silu_rows(config: CompareConfig, tables: Sequence[WidthTable]):
             rows += r
             if pf is not None:
                 fits[run.recipe.label + "@" + _window_label(upper)] = pf
-    return rows, fits
+    return _with_budget_verdicts(config, rows, fits), fits
+
+
+def budget_ladders(config: CompareConfig) -> list[list[int]]:
+    """The SiLU sweeps of ``config`` that form training-budget ladders: indices into
+    ``config.silu_recipes`` of Adam-only recipes (no L-BFGS) that differ only in ``adam_steps``,
+    at least two per ladder, fewest steps first. Each is its own run: the learning-rate schedule
+    ends at the recipe's last Adam step, so a shorter budget is not a checkpoint of a longer
+    one."""
+    groups: dict[tuple, list[int]] = {}
+    for i, run in enumerate(config.silu_recipes):
+        r = run.recipe
+        if r.lbfgs_steps == 0:
+            groups.setdefault((r.lr, r.lr_end, r.schedule, r.n_train), []).append(i)
+    steps = [run.recipe.adam_steps for run in config.silu_recipes]
+    return [sorted(ix, key=steps.__getitem__) for ix in groups.values() if len(ix) >= 2]
+
+
+def _with_budget_verdicts(config: CompareConfig, rows, fits) -> list[ComparisonRow]:
+    """The SiLU exponent rows of each ladder's largest budget (:func:`budget_ladders`), with
+    the extras ``exponent_by_budget``, ``converged_at`` and ``convergence``
+    (:func:`~simulations.lottery.diagnostics.budget_convergence`, budgets in Adam steps)."""
+    window = _window_label(_window(config.silu_window))
+    for ladder in budget_ladders(config):
+        recipes = [config.silu_recipes[i].recipe for i in ladder]
+        found = [fits.get(r.label) for r in recipes]
+        values = [
+            (math.nan,) * 3 if f is None else (f.exponent, f.ci_low, f.ci_high) for f in found
+        ]
+        conv = budget_convergence([r.adam_steps for r in recipes], *zip(*values, strict=True))
+        extras = {
+            "exponent_by_budget": conv.by_budget(),
+            "converged_at": str(conv.converged_at) if conv.converged else "no",
+            "convergence": conv.verdict(),
+        }
+        top = recipes[-1].label
+        rows = [
+            dataclasses.replace(r, extras={**r.extras, **extras})
+            if r.params["recipe"] == top and r.params["width"] == window
+            else r
+            for r in rows
+        ]
+    return rows
 
 
 def _relu_rows(config: CompareConfig, relu: WidthTable):

@@ -9,6 +9,7 @@ runs are counted and left out of every fit.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -17,10 +18,16 @@ from matplotlib.figure import Figure
 
 from simulations.compare import ComparisonRow, format_comparison_table, write_comparison_csv
 from simulations.lottery.analysis import PARAM_NAMES, measure
-from simulations.lottery.diagnostics import fit_width_exponent, mse_quantiles, usable_widths
+from simulations.lottery.diagnostics import (
+    fit_width_exponent,
+    mse_quantiles,
+    parse_exponent_by_budget,
+    usable_widths,
+)
 from simulations.lottery.experiment import CompareConfig, RunConfig, run_compare
 from simulations.lottery.plots import (
     plot_ensembles,
+    plot_exponent_vs_budget,
     plot_mirror_pairs,
     plot_n2_histogram,
     plot_width_scaling,
@@ -47,9 +54,12 @@ def compare(
 ) -> list[ComparisonRow]:
     """Width exponents of SiLU and ReLU nets beside 1 and 4, the ReLU floor, the mechanism.
 
-    Writes ``comparison.csv``, ``width_scaling.png`` and, with ``config.mechanism``,
-    ``n2_histogram.png``, ``mirror_pairs.png`` and ``ensembles.png`` into ``out``; prints the
-    table (headed by ``note``, which also stamps every figure) and returns its rows.
+    Writes ``comparison.csv``, ``width_scaling.png``, with a SiLU budget ladder
+    ``exponent_vs_budget.png`` (the width exponent per budget, its verdict "converged at budget
+    B" or "not converged": :func:`simulations.lottery.diagnostics.budget_convergence`) and, with
+    ``config.mechanism``, ``n2_histogram.png``, ``mirror_pairs.png`` and ``ensembles.png`` into
+    ``out``; prints the table (headed by ``note``, which also stamps every figure) and the
+    exponent per budget, and returns the rows.
     """
     _check(config, CompareConfig)
     out = Path(out)
@@ -59,6 +69,8 @@ def compare(
     rows = list(data.rows)
     write_comparison_csv(rows, out / "comparison.csv", list(PARAM_NAMES))
     _save(plot_width_scaling(data.silu, data.relu), out / "width_scaling.png", note)
+    if any("exponent_by_budget" in r.extras for r in rows):
+        _save(plot_exponent_vs_budget(rows), out / "exponent_vs_budget.png", note)
     if data.n2 is not None:
         _save(plot_n2_histogram(data.n2), out / "n2_histogram.png", note)
     if data.wide is not None:
@@ -67,7 +79,22 @@ def compare(
         ens = data.ensemble
         fig = plot_ensembles(ens.curve, ens.width, data.ensemble_single, n_diverged=ens.n_diverged)
         _save(fig, out / "ensembles.png", note)
-    print(format_comparison_table(rows, list(PARAM_NAMES), note=note))
+    drop = {"exponent_by_budget", "converged_at"}  # printed below, one line per budget
+    shown = [
+        dataclasses.replace(r, extras={k: v for k, v in r.extras.items() if k not in drop})
+        for r in rows
+    ]
+    print(format_comparison_table(shown, list(PARAM_NAMES), note=note))
+    for r in rows:
+        if "exponent_by_budget" in r.extras and r.phase == "lottery CLT":
+            steps = ", ".join(
+                f"{b} steps {e:.3f} [{lo:.3f}, {hi:.3f}]"
+                for b, e, lo, hi in parse_exponent_by_budget(r.extras["exponent_by_budget"])
+            )
+            print(
+                f"SiLU width exponent ({r.params['width']}) by Adam budget: {steps}; "
+                f"{r.extras['convergence']}"
+            )
     print(f"lottery compare: {time.perf_counter() - t0:.0f} s")
     return rows
 

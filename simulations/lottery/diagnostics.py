@@ -4,7 +4,8 @@ Pure numpy/scipy on arrays (runs nothing): median and quantiles of the test MSE 
 (:func:`mse_quantiles`, :func:`median_ci`), width exponents with bootstrap intervals
 (:func:`fit_width_exponent`), the exact ReLU floor ratio (:func:`floor_ratios`), mirror pairs
 (:func:`mirror_pairs`, :func:`pair_asymmetry`), loss modes of the ``N = 2`` histogram
-(:func:`loss_modes`), explicit ensembles of ``K`` independent nets (:func:`ensemble_curve`).
+(:func:`loss_modes`), explicit ensembles of ``K`` independent nets (:func:`ensemble_curve`),
+and whether a width exponent has converged in the training budget (:func:`budget_convergence`).
 :mod:`simulations.lottery.analysis` applies them to sweep results.
 """
 
@@ -18,6 +19,11 @@ import numpy as np
 from scipy import stats
 
 from simulations import fit
+from simulations.convergence import (
+    BudgetConvergence,
+    budget_convergence,
+    parse_exponent_by_budget,
+)
 from simulations.lottery.model import ACTIVATIONS
 from simulations.lottery.sweeps import WidthTable
 from theory import lottery as theory
@@ -26,9 +32,11 @@ from theory.checks import check_choice, check_int
 __all__ = [
     "FINE_MIRROR_TOL",
     "MIRROR_TOL",
+    "BudgetConvergence",
     "EnsembleCurve",
     "LossMode",
     "MirrorPairs",
+    "budget_convergence",
     "ensemble_curve",
     "fit_width_exponent",
     "floor_ratios",
@@ -37,6 +45,7 @@ __all__ = [
     "mirror_pairs",
     "mse_quantiles",
     "pair_asymmetry",
+    "parse_exponent_by_budget",
     "predict",
     "usable_widths",
     "wilson_ci",
@@ -50,7 +59,7 @@ FINE_MIRROR_TOL = 0.02
 net is paired by chance already at initialisation."""
 
 
-# --- width scaling ------------------------------------------------------------------------------
+# --- convergence in the training budget ------------------------------------------------------
 def mse_quantiles(mse, q: Sequence[float] = (0.1, 0.25, 0.5, 0.75, 0.9)) -> np.ndarray:
     """Quantiles over seeds (axis 0) of ``mse`` ``(n_seeds, ...)``, NaN ignored.
 

@@ -100,7 +100,9 @@ class CompareConfig:
 
     Attributes:
         silu_widths: widths of the SiLU sweeps whose own widths are empty.
-        silu_recipes: the SiLU width sweeps (TOML only), one per training budget.
+        silu_recipes: the SiLU width sweeps (TOML only), one per training budget, distinct.
+            Adam-only recipes that differ only in ``adam_steps`` form a budget ladder: the
+            width exponent per budget and its convergence verdict are reported.
         silu_seeds: seeds of every SiLU sweep (None: each sweep's own).
         relu_widths: widths of the ReLU sweep.
         relu_recipe: the ReLU training recipe.
@@ -157,6 +159,13 @@ class CompareConfig:
         check_widths(self.relu_widths, "relu_widths")
         if not self.silu_recipes:
             raise ValueError("silu_recipes must be non-empty")
+        labels = [run.recipe.label for run in self.silu_recipes]
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        if twice:
+            raise ValueError(
+                f"silu_recipes must be distinct recipes (one sweep per training budget), got "
+                f"{twice[0]} {labels.count(twice[0])} times"
+            )
         if self.silu_seeds is not None:
             check_int("silu_seeds", self.silu_seeds, 1)
         for name in ("relu_recipe", "n2_recipe", "mechanism_recipe"):
@@ -198,11 +207,13 @@ class CompareConfig:
         """The "quick", "default" or "paper" config.
 
         quick: the reference recipes with 16 seeds instead of 32 (the interval widens by about
-        √2), no budget sweep, no mechanism diagnostics (:data:`QUICK_CONFIG`; about a minute on
-        2 cores). default: the reference recipe with 32 seeds over N = 4–128, the budget sweep
+        √2), a two-rung budget ladder (1000 and 3000 Adam steps, each its own runs), no
+        mechanism diagnostics (:data:`QUICK_CONFIG`; about a minute on 2 cores). default: the
+        reference recipe with 32 seeds over N = 4–128, the budget sweep
         (1000 and 10 000 Adam steps with 16 seeds over N = 4–64; Adam + 2000 or 8000 L-BFGS
         iterations with 8 seeds at N = 4, 16, 64), ReLU over 4–128 and the mechanism
-        diagnostics (:data:`FULL_CONFIG`). paper: the scale of Liu & Tegmark (medians over up to
+        diagnostics (:data:`FULL_CONFIG`; 1000, 3000 and 10 000 Adam steps are the budget
+        ladder of the convergence verdict). paper: the scale of Liu & Tegmark (medians over up to
         1000 seeds, widths up to 1024, mirror pairs in a net of width 10⁴); accelerator-scale.
         """
         if name == "quick":
@@ -219,7 +230,7 @@ FULL_CONFIG = CompareConfig()
 
 QUICK_CONFIG = CompareConfig(
     silu_widths=(4, 8, 16, 32, 64),
-    silu_recipes=(RecipeRun(QUICK_RECIPE, 16),),
+    silu_recipes=(RecipeRun(BUDGET_RECIPES[0], 16), RecipeRun(QUICK_RECIPE, 16)),
     relu_widths=(4, 8, 16),
     relu_recipe=RELU_RECIPE,
     relu_seeds=16,

@@ -7,6 +7,7 @@ MSEs are NaN); each figure says how many were left out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -14,12 +15,24 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from simulations.compare import ComparisonRow
 from simulations.lottery.analysis import N2Histogram, WideNets
-from simulations.lottery.diagnostics import MIRROR_TOL, EnsembleCurve, mse_quantiles
+from simulations.lottery.diagnostics import (
+    MIRROR_TOL,
+    EnsembleCurve,
+    mse_quantiles,
+    parse_exponent_by_budget,
+)
 from simulations.lottery.sweeps import WidthTable
 from theory import lottery as theory
 
-__all__ = ["plot_ensembles", "plot_mirror_pairs", "plot_n2_histogram", "plot_width_scaling"]
+__all__ = [
+    "plot_ensembles",
+    "plot_exponent_vs_budget",
+    "plot_mirror_pairs",
+    "plot_n2_histogram",
+    "plot_width_scaling",
+]
 
 
 def _left_out(n_diverged: int, what: str = "runs") -> str:
@@ -178,4 +191,39 @@ def plot_ensembles(
         f"Explicit ensembles of independently trained SiLU nets{_left_out(n_diverged, 'nets')}"
     )
     ax.legend(fontsize=7)
+    return fig
+
+
+def plot_exponent_vs_budget(rows: Sequence[ComparisonRow], ax: Axes | None = None) -> Figure:
+    """SiLU width exponent vs training budget (Adam steps, log x) with its interval, one line per
+    budget ladder (rows with ``exponent_by_budget``), and the predictions of that row's phases
+    (lottery CLT 1, approximation 4, reference slope) as horizontal lines."""
+    fig, ax = _axes(ax, (6.0, 4.4))
+    seen: set[tuple[str, str]] = set()
+    for r in rows:
+        key = (str(r.params["recipe"]), str(r.params["width"]))
+        if "exponent_by_budget" not in r.extras or key in seen:
+            continue
+        seen.add(key)
+        b, e, lo, hi = np.array(parse_exponent_by_budget(r.extras["exponent_by_budget"])).T
+        at = r.extras.get("converged_at", "no")
+        verdict = "not converged" if at == "no" else f"converged at {at}"
+        label = f"SiLU, N = {key[1]}, Adam-only: {verdict}"
+        ax.errorbar(b, e, yerr=np.abs([e - lo, hi - e]), fmt="o-", capsize=3, label=label)
+        for other in rows:
+            same = (str(other.params["recipe"]), str(other.params["width"])) == key
+            if same and other.quantity == r.quantity and math.isfinite(other.predicted):
+                ax.axhline(other.predicted, ls="--", lw=0.8, color="0.4")
+                ax.annotate(
+                    other.phase, (b[0], other.predicted), fontsize=7, va="bottom", color="0.3"
+                )
+    ax.set_xscale("log")
+    if seen:  # the budgets themselves as ticks (log minor labels overlap)
+        ax.set_xticks(b, [str(int(v)) for v in b])
+        ax.minorticks_off()
+    ax.set_xlabel("training budget (Adam steps; each budget its own runs)")
+    ax.set_ylabel("width exponent (dashed: predictions)")
+    ax.set_title("Lottery tickets: width exponent vs budget")
+    if seen:
+        ax.legend(fontsize=7)
     return fig

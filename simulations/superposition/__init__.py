@@ -13,7 +13,8 @@ Layers, each importing only those above it in this list:
   stability), when it diverged (:func:`is_diverged`), its memory (:func:`bytes_per_run`).
 * :mod:`.experiment`: :class:`CompareConfig`, :class:`PhaseDiagramConfig` (presets ``quick``,
   ``default``, ``paper``), :func:`make_grid`, :func:`build`, :func:`run_config`, :func:`tidy`.
-* :mod:`.analysis`: :func:`comparison_rows` (measured ``alpha_m`` and ``phi_1/2`` beside theory).
+* :mod:`.analysis`: :func:`comparison_rows` (measured ``alpha_m`` and ``phi_1/2`` beside theory,
+  the exponent per training budget and its convergence verdict, :func:`budget_convergence`).
 * :mod:`.plots`: figures (``plot_*`` return a Figure, ``draw_*`` draw on an Axes).
 * :mod:`.commands`: the verbs :func:`compare` and :func:`phase_diagram`
   (``solvable compare superposition``, ``solvable phase-diagram superposition``).
@@ -69,16 +70,21 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ),
         "analysis": (
             "PARAM_NAMES",
+            "BudgetConvergence",
+            "budget_convergence",
             "comparison_rows",
             "diverged_counts",
             "exponent_rows",
+            "parse_exponent_by_budget",
         ),
         "plots": (
+            "draw_exponent_vs_budget",
             "draw_exponents",
             "draw_loss_vs_m",
             "draw_norm_histogram",
             "draw_overlaps",
             "draw_phi_vs_gamma",
+            "plot_exponent_vs_budget",
             "plot_exponents",
             "plot_loss_vs_m",
             "plot_norm_histograms",

@@ -14,12 +14,36 @@ import xarray as xr
 from scipy import stats
 
 from simulations import compare, fit
+from simulations.convergence import (
+    BudgetConvergence,
+    budget_convergence,
+    parse_exponent_by_budget,
+)
 from theory import superposition as theory
 
-__all__ = ["PARAM_NAMES", "comparison_rows", "diverged_counts", "exponent_rows"]
+__all__ = [
+    "PARAM_NAMES",
+    "BudgetConvergence",
+    "budget_convergence",
+    "comparison_rows",
+    "diverged_counts",
+    "exponent_rows",
+    "parse_exponent_by_budget",
+]
 
 PARAM_NAMES = ("law", "gamma", "alpha")
 """Parameter columns of the comparison table: one row pair per setting."""
+
+
+def _fit(widths, ys, window, n_boot) -> tuple[float, float, float, str]:
+    """``(exponent, ci_low, ci_high, window)`` of the seed-bootstrap fit (NaN: all diverged)."""
+    try:
+        with warnings.catch_warnings():  # one seed: the regression interval, knowingly
+            warnings.filterwarnings("ignore", message="bootstrap_power_law: only one")
+            res = fit.bootstrap_power_law(widths, ys, window=window, n_boot=n_boot)
+    except ValueError:  # every run diverged
+        return math.nan, math.nan, math.nan, ""
+    return res.exponent, res.ci_low, res.ci_high, f"{res.window[0]:g}:{res.window[1]:g}"
 
 
 def diverged_counts(data: xr.Dataset) -> np.ndarray:
@@ -54,6 +78,12 @@ def comparison_rows(
     (weak) or 1 (strong) (:func:`theory.superposition.predicted_phi_half`), interval a
     t-interval over seeds.
 
+    Budgets: with several training budgets (``final_loss_by_budget`` in ``data``, see
+    :func:`.experiment.tidy`) the ``alpha_m`` rows add ``exponent_by_budget`` (the same fit at
+    every budget, ``"B:e[lo,hi];..."``), ``converged_at`` (the budget, or ``no``) and
+    ``convergence`` (the verdict in words) of :func:`budget_convergence`; ``measured`` stays the
+    exponent of the largest budget.
+
     Diverged runs (:func:`diverged_counts`; NaN in tidy data) never enter a fit or a mean: every
     row carries their number over the fitted widths in the extra ``n_diverged`` (``0``
     included), and a row built without some of its runs says so in ``note``.
@@ -86,15 +116,25 @@ def comparison_rows(
             phi_mean = float(np.nanmean(phi))
             per_seed = np.nanmean(phi, axis=0)
         ys = data["final_loss"].values[s].T  # (seed, m)
-        try:
-            with warnings.catch_warnings():  # one seed: the regression interval, knowingly
-                warnings.filterwarnings("ignore", message="bootstrap_power_law: only one")
-                res = fit.bootstrap_power_law(widths, ys, window=window, n_boot=n_boot)
-            measured, ci_low, ci_high = res.exponent, res.ci_low, res.ci_high
-            win = f"{res.window[0]:g}:{res.window[1]:g}"
-        except ValueError:  # every run diverged
-            measured = ci_low = ci_high = math.nan
-            win = ""
+        measured, ci_low, ci_high, win = _fit(widths, ys, window, n_boot)
+        budget_extras = {}
+        if "final_loss_by_budget" in data:
+            budgets = [int(b) for b in data["budget"].values]
+            fits = [
+                _fit(widths, data["final_loss_by_budget"].values[s, k].T, window, n_boot)
+                for k in range(len(budgets) - 1)
+            ]
+            fits.append((measured, ci_low, ci_high, win))  # the largest budget: the main data
+            conv = budget_convergence(budgets, *zip(*[f[:3] for f in fits], strict=True))
+            budget_extras = {
+                "exponent_by_budget": conv.by_budget(),
+                "converged_at": str(conv.converged_at) if conv.converged else "no",
+                "convergence": conv.verdict(),
+            }
+            short = int(data["diverged_by_budget"].values[s, :-1][:, inwin].sum())
+            if short:
+                note = f"{short} diverged runs at shorter budgets left out"
+                budget_extras["note"] = "; ".join(filter(None, [flag.get("note"), note]))
         predicted = {"strong": pred["strong"], "weak": pred["weak"]}.get(regime, math.nan)
         rows.append(
             compare.ComparisonRow(
@@ -114,6 +154,7 @@ def comparison_rows(
                     "phi_half": f"{phi_mean:.3f}",
                     "window": win,
                     **flag,
+                    **budget_extras,
                 },
             )
         )

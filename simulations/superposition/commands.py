@@ -9,6 +9,7 @@ diverged runs are stored, counted in every row's ``n_diverged`` and never fitted
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -17,7 +18,11 @@ import xarray as xr
 from simulations import compare as comparison
 from simulations.plotting import stamp
 from simulations.superposition import plots
-from simulations.superposition.analysis import PARAM_NAMES, comparison_rows
+from simulations.superposition.analysis import (
+    PARAM_NAMES,
+    comparison_rows,
+    parse_exponent_by_budget,
+)
 from simulations.superposition.experiment import (
     CompareConfig,
     PhaseDiagramConfig,
@@ -53,6 +58,44 @@ def _sweep_and_compare(
     return data, rows
 
 
+def _printed(rows: list[comparison.ComparisonRow]) -> list[comparison.ComparisonRow]:
+    """The rows without ``exponent_by_budget``/``converged_at`` (:func:`_budget_table` shows
+    them), so the printed table keeps its width."""
+    drop = {"exponent_by_budget", "converged_at"}
+    return [
+        dataclasses.replace(r, extras={k: v for k, v in r.extras.items() if k not in drop})
+        for r in rows
+    ]
+
+
+def _budget_table(rows: list[comparison.ComparisonRow]) -> str:
+    """``alpha_m`` per training budget, one line per setting, and the convergence verdict."""
+    sel = [r for r in rows if r.quantity == "alpha_m" and "exponent_by_budget" in r.extras]
+    if not sel:
+        return ""
+    budgets = [b for b, *_ in parse_exponent_by_budget(sel[0].extras["exponent_by_budget"])]
+    head = ["law", "gamma", "alpha", "predicted", *(f"{b} steps" for b in budgets), "verdict"]
+    body = []
+    for r in sel:
+        cells = [str(r.params["law"]), f"{r.params['gamma']:g}", f"{r.params['alpha']:g}"]
+        cells.append(f"{r.predicted:.3f}")
+        cells += [
+            f"{e:.3f} [{lo:.3f}, {hi:.3f}]"
+            for _, e, lo, hi in parse_exponent_by_budget(r.extras["exponent_by_budget"])
+        ]
+        body.append([*cells, r.extras.get("convergence", "")])
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+        for line in (head, ["-" * w for w in widths], *body)
+    ]
+    return (
+        "alpha_m by training budget, each budget its own runs (converged: the change over the "
+        "last two budgets is inside its 95 % interval, half-width sqrt(h1^2 + h2^2))\n"
+        + "\n".join(lines)
+    )
+
+
 def compare(
     config: CompareConfig, out: Path, *, progress: bool = True, note: str = ""
 ) -> list[comparison.ComparisonRow]:
@@ -60,9 +103,13 @@ def compare(
 
     Writes ``comparison.csv`` (``law,gamma,alpha,phase,quantity,predicted,measured,ci_low,
     ci_high,pred_weak,pred_strong,alpha_minus_1,phi_half,window,n_diverged`` and ``note`` when
-    runs diverged; weak prediction: the exact finite-``n`` sum, strong: ``max(1, 2(alpha - 1))``),
-    ``data.nc`` (every run's outputs), ``loss_vs_m.png``, ``exponents.png`` and
-    ``norm_histograms.png``. ``note`` (e.g. the quick preset's caveat) heads the printed table
+    runs diverged; weak prediction: the exact finite-``n`` sum, strong: ``max(1, 2(alpha - 1))``;
+    with ``n_budgets >= 2`` also ``exponent_by_budget``, ``converged_at`` and ``convergence``:
+    every width is trained to each budget and ``alpha_m`` fitted per budget, ``measured`` being
+    the largest budget's), ``data.nc`` (every run's outputs), ``loss_vs_m.png``,
+    ``exponents.png``, ``norm_histograms.png`` and, with several budgets,
+    ``exponent_vs_budget.png``; it prints the table and ``alpha_m`` per budget with the
+    verdict. ``note`` (e.g. the quick preset's caveat) heads the printed table
     and is stamped on every figure.
     """
     t0 = time.perf_counter()
@@ -76,7 +123,12 @@ def compare(
         plots.plot_exponents(rows, n=config.n, widths=config.widths), out / "exponents.png", note
     )
     _save_figure(plots.plot_norm_histograms(data), out / "norm_histograms.png", note)
-    print(comparison.format_comparison_table(rows, list(PARAM_NAMES), note=note))
+    if config.n_budgets > 1:
+        fig = plots.plot_exponent_vs_budget(rows)
+        _save_figure(fig, out / "exponent_vs_budget.png", note)
+    print(comparison.format_comparison_table(_printed(rows), list(PARAM_NAMES), note=note))
+    if table := _budget_table(rows):
+        print(table)
     print(f"{config.describe()}; sweep {t_sweep:.0f} s, total {time.perf_counter() - t0:.0f} s")
     return rows
 

@@ -11,15 +11,18 @@ presets ``quick``, ``default`` and ``paper``; :func:`run_config` runs one and re
 :func:`tidy` data.
 
 Run times. The paper preset of :class:`CompareConfig` (``n = 10240``, ``m = 8..1024``, batch
-2048, 20 000 steps, 3 seeds, 14 settings) is ``~2.2e17`` FLOPs: about an hour on one A100-class
-GPU at ~50 TFLOP/s effective, weeks on 2 CPU cores (~10-20 GFLOP/s achieved here). The default
-compare preset takes ~10-15 min on 2 CPU cores, the quick one well under a minute.
+2048, 20 000 steps, 3 seeds, 14 settings) is ``~2.2e17`` FLOPs at one budget: about an hour on
+one A100-class GPU at ~50 TFLOP/s effective, weeks on 2 CPU cores (~10-20 GFLOP/s achieved
+here). Every compare preset trains three budgets (``steps / 9``, ``steps / 3``, ``steps``), 1.44x
+the compute of one: the default compare preset takes ~7-10 min on 2 CPU cores (8 min of CPU
+time), the quick one well under a minute.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -102,6 +105,7 @@ def make_grid(
     points: Sequence[Mapping[str, Any]] | None = None,
     seeds: int = 1,
     pad_widths: bool = False,
+    budgets: Sequence[int] | None = None,
     **static_options,
 ) -> Grid:
     """A validated :class:`~simulations.grid.Grid` for :func:`build`.
@@ -118,6 +122,11 @@ def make_grid(
     proportional to ``m_max`` for every width: worth it only when compilation dominates).
     ``static_options``: the optional keys of :data:`.model.STATIC_DEFAULTS`.
 
+    Budgets: ``budgets`` (increasing step counts) makes ``steps`` static over them: every point
+    and width is trained once per budget, each run a complete run of that many steps (its own
+    warm-up and cosine decay to the end), keyed like a sweep of that ``steps`` alone. ``steps``
+    is then ignored (``None``: ``steps`` only).
+
     Every value is validated eagerly (``ValueError`` naming the parameter), so nothing is traced
     with a bad input; each ``(law, alpha, density)`` must give frequencies below 1, and every
     point passes :func:`.limits.check_point` (e.g. a stable weight decay, ``|gamma| < 2/lr``).
@@ -127,8 +136,12 @@ def make_grid(
         raise ValueError("widths must be non-empty")
     if len(set(widths)) != len(widths):
         raise ValueError(f"widths must be distinct, got {widths}")
+    step_values = [steps] if budgets is None else list(budgets)
+    if not step_values or any(b >= c for b, c in itertools.pairwise(step_values)):
+        raise ValueError(f"budgets must be non-empty and increasing, got {step_values}")
     for m in widths:
-        resolve_static({"n": n, "m": m, "steps": steps, "batch": batch, **static_options})
+        for t in step_values:
+            resolve_static({"n": n, "m": m, "steps": t, "batch": batch, **static_options})
     if points is None:
         if not gammas or not alphas or not laws:
             raise ValueError("gammas, alphas and laws must be non-empty (or pass points=)")
@@ -160,7 +173,8 @@ def make_grid(
         static_options["max_rate"] = math.ceil(rate * 100.0) / 100.0  # keep keys stable otherwise
     if float(static_options.get("max_rate", STATIC_DEFAULTS["max_rate"])) < rate:
         raise ValueError(f"max_rate must be >= sum_i -log(1 - p_i) = {rate:.4g} for this grid")
-    static: dict[str, Any] = {"n": n, "steps": steps, "batch": batch, **static_options}
+    steps_static = steps if budgets is None else tuple(step_values)
+    static: dict[str, Any] = {"n": n, "steps": steps_static, "batch": batch, **static_options}
     if pad_widths:
         static["m_max"] = max(widths)
         n_pts = len(cols["gamma"])
@@ -199,7 +213,19 @@ _ATTRIBUTES = """
         window_min: smallest width of the power-law fit (none: the smallest width).
         window_max: largest width of the power-law fit (none: the largest width).
         n_boot: bootstrap resamples of the seeds for the exponent's interval.
+        n_budgets: training budgets per (width, setting, seed), ``steps`` the largest: each
+            run is repeated from scratch at ``steps / budget_factor^k`` steps, ``k = 1 ..
+            n_budgets - 1`` (the learning-rate schedule ends at the run's own last step, so a
+            shorter budget is a shorter run, not a checkpoint of the longest one). 1: ``steps``
+            only; >= 2 adds the exponent per budget and the convergence verdict.
+        budget_factor: ratio of successive budgets (> 1; the smallest must be >= 10 steps).
 """
+
+MIN_BUDGET = 10
+"""Fewest steps of a budget: a run needs a warm-up (steps // 10 updates) before its decay."""
+
+MAX_BUDGETS = 8
+"""Most budgets of a sweep (each budget is a full sweep of its own)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -225,6 +251,8 @@ class SweepConfig:
     window_min: float | None = None
     window_max: float | None = None
     n_boot: int = 1000
+    n_budgets: int = 1
+    budget_factor: float = 3.0
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Self:
@@ -242,6 +270,15 @@ class SweepConfig:
             else:
                 pts += [(law, float(g), 0.0) for g in self.gammas]
         return tuple(pts)
+
+    @property
+    def budgets(self) -> tuple[int, ...]:
+        """Training budgets (steps), increasing, the last one ``steps``: ``round(steps /
+        budget_factor^k)`` for ``k = n_budgets - 1, ..., 0``."""
+        return tuple(
+            round(self.steps / float(self.budget_factor) ** k)
+            for k in range(int(self.n_budgets) - 1, -1, -1)
+        )
 
     @property
     def window(self) -> tuple[float | None, float | None] | None:
@@ -275,6 +312,7 @@ class SweepConfig:
         if self.lr_rule is not None:
             check_choice("lr_rule", self.lr_rule, LR_RULES)
         check_float("exp_scale", self.exp_scale, low=0.0, strict=True)
+        self._check_budgets()
         lo = -math.inf if self.window_min is None else check_float("window_min", self.window_min)
         hi = math.inf if self.window_max is None else check_float("window_max", self.window_max)
         inside = [m for m in self.widths if lo <= m <= hi]
@@ -285,8 +323,23 @@ class SweepConfig:
             )
         self.grid()  # the remaining checks (frequencies below 1, ...)
 
+    def _check_budgets(self) -> None:
+        check_int("n_budgets", self.n_budgets, 1, MAX_BUDGETS)
+        factor = check_float("budget_factor", self.budget_factor, low=1.0, high=100.0, strict=True)
+        if self.n_budgets == 1:
+            return
+        # the most budgets whose smallest has >= MIN_BUDGET steps, and distinct budgets
+        most = 1 + math.floor(math.log(self.steps / MIN_BUDGET) / math.log(factor) + 1e-9)
+        budgets = self.budgets
+        if budgets[0] < MIN_BUDGET or len(set(budgets)) != len(budgets):
+            raise ValueError(
+                f"n_budgets must be in [1, {max(1, min(most, MAX_BUDGETS))}] at steps = "
+                f"{self.steps}, budget_factor = {factor:g} (budgets >= {MIN_BUDGET} steps, "
+                f"distinct), got {self.n_budgets} (budgets {list(budgets)})"
+            )
+
     def grid(self) -> Grid:
-        """The sweep grid (:func:`make_grid`)."""
+        """The sweep grid (:func:`make_grid`; one budget per entry of :attr:`budgets`)."""
         pts = [{"law": law, "gamma": g, "alpha": a} for law, g, a in self.points]
         return make_grid(
             n=self.n,
@@ -296,6 +349,7 @@ class SweepConfig:
             points=pts,
             seeds=self.seeds,
             pad_widths=self.pad_widths,
+            budgets=self.budgets if self.n_budgets > 1 else None,
             eval_batches=self.eval_batches,
             lr=float(self.lr),
             lr_rule=self.lr_rule,
@@ -307,6 +361,7 @@ class SweepConfig:
         return (
             f"n = {self.n}, widths {list(self.widths)}, {self.steps} steps of batch {self.batch}, "
             f"{self.seeds} seeds, {len(self.points)} settings"
+            + (f", budgets {list(self.budgets)} steps" if self.n_budgets > 1 else "")
             + (", widths padded into one program" if self.pad_widths else "")
         )
 
@@ -315,11 +370,13 @@ class SweepConfig:
 class CompareConfig(SweepConfig):
     __doc__ = (
         "The compare sweep: alpha_m per (law, gamma, alpha) over the widths, beside theory.\n\n"
-        "    Presets: ``quick`` (under a minute on 2 CPU cores; one compiled program, a short\n"
-        "    budget that under-trains the strong regime), ``default`` (~10-15 min on 2 CPU\n"
+        "    Presets: ``quick`` (under a minute on 2 CPU cores; one compiled program per budget,\n"
+        "    short budgets that under-train the strong regime), ``default`` (~7-10 min on 2 CPU\n"
         "    cores), ``paper`` (the paper's large runs, n = 10240, m = 8..1024: accelerators).\n"
-        + _ATTRIBUTES
+        "    Each trains 3 budgets, steps / 9, steps / 3 and steps (``n_budgets``).\n" + _ATTRIBUTES
     )
+
+    n_budgets: int = 3
 
     @classmethod
     def preset(cls, name: str) -> Self:
@@ -442,10 +499,16 @@ def tidy(result: SweepResult) -> xr.Dataset:
     (:func:`simulations.results.mask_diverged`) and stay flagged in the boolean ``diverged``;
     missing runs are NaN too (not flagged), and so are the overlaps of runs with fewer than two
     rows above the threshold.
+
+    A sweep over several budgets (static ``steps``, see :func:`make_grid`) gives the runs of the
+    largest budget in the variables above, and every budget's final loss and divergence flags in
+    ``final_loss_by_budget`` and ``diverged_by_budget`` (dims ``(setting, budget, m, seed)``,
+    coordinate ``budget``: steps, increasing).
     """
     entries = []
     for ds in result.groups:
         ds = mask_diverged(ds)
+        steps = int(ds.attrs.get("static.steps", 0))
         for i in range(ds.sizes["point"]):
             m = int(ds["m"].values[i]) if ds["m"].ndim == 1 else int(ds["m"].values)
             if "law_code" in ds.coords:
@@ -454,7 +517,30 @@ def tidy(result: SweepResult) -> xr.Dataset:
                 law = str(ds.attrs.get("static.law", STATIC_DEFAULTS["law"]))
             gamma = float(ds["gamma"].values[i])
             alpha = float(ds["alpha"].values[i]) if "alpha" in ds.coords else 0.0
-            entries.append(((law, gamma, alpha), m, ds, i))
+            entries.append(((law, gamma, alpha), m, ds, i, steps))
+    budgets = sorted({e[4] for e in entries})
+    data = _tidy_entries([e[:4] for e in entries if e[4] == budgets[-1]])
+    if len(budgets) > 1:
+        keys = zip(data["law"].values, data["gamma"].values, data["alpha"].values, strict=True)
+        s_index = {(str(law), float(g), float(a)): k for k, (law, g, a) in enumerate(keys)}
+        m_index = {int(m): k for k, m in enumerate(data["m"].values)}
+        shape = (data.sizes["setting"], len(budgets), data.sizes["m"], data.sizes["seed"])
+        loss = np.full(shape, np.nan)
+        diverged = np.zeros(shape, dtype=bool)
+        for setting, m, ds, i, steps in entries:
+            where = (s_index[setting], budgets.index(steps), m_index[m])
+            loss[where] = ds["final_loss"].values[i]
+            if "diverged" in ds:
+                diverged[where] = ds["diverged"].values[i]
+        dims = ("setting", "budget", "m", "seed")
+        data = data.assign(
+            final_loss_by_budget=(dims, loss), diverged_by_budget=(dims, diverged)
+        ).assign_coords(budget=np.asarray(budgets, dtype=np.int64))
+    return data
+
+
+def _tidy_entries(entries: list[tuple[tuple[str, float, float], int, xr.Dataset, int]]):
+    """The dataset of :func:`tidy` from ``(setting, m, group dataset, point index)`` entries."""
     settings = list(dict.fromkeys(e[0] for e in entries))
     widths = sorted({e[1] for e in entries})
     s_index = {s: k for k, s in enumerate(settings)}

@@ -19,15 +19,21 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from simulations.compare import ComparisonRow
-from simulations.superposition.analysis import diverged_counts, exponent_rows
+from simulations.superposition.analysis import (
+    diverged_counts,
+    exponent_rows,
+    parse_exponent_by_budget,
+)
 from theory import superposition as theory
 
 __all__ = [
+    "draw_exponent_vs_budget",
     "draw_exponents",
     "draw_loss_vs_m",
     "draw_norm_histogram",
     "draw_overlaps",
     "draw_phi_vs_gamma",
+    "plot_exponent_vs_budget",
     "plot_exponents",
     "plot_loss_vs_m",
     "plot_norm_histograms",
@@ -305,4 +311,52 @@ def plot_phi_vs_gamma(data: xr.Dataset) -> Figure:
     for ax, a in zip(axes, alphas, strict=True):
         draw_phi_vs_gamma(ax, data, float(a))
     axes[0].legend(fontsize=7)
+    return fig
+
+
+def draw_exponent_vs_budget(ax: Axes, rows: Sequence[ComparisonRow], law: str) -> Axes:
+    """Measured ``alpha_m`` vs training budget (log x) with its interval, one line per
+    ``alpha_m`` row of frequency law ``law`` that has ``exponent_by_budget``, and the row's
+    prediction as a horizontal dashed line of the same colour; the legend gives the verdict."""
+    sel = [
+        r
+        for r in rows
+        if r.quantity == "alpha_m" and r.params["law"] == law and "exponent_by_budget" in r.extras
+    ]
+    colors = _colors(max(2, len(sel)))
+    for k, r in enumerate(sel):
+        b, e, lo, hi = np.array(parse_exponent_by_budget(r.extras["exponent_by_budget"])).T
+        label = setting_label(law, float(r.params["gamma"]), float(r.params["alpha"]))
+        verdict = r.extras.get("converged_at", "no")
+        label += f": {'not converged' if verdict == 'no' else f'converged at {verdict}'}"
+        marker = "o" if float(r.params["gamma"]) < 0 else "s"
+        shift = 1.0 + 0.03 * (k - (len(sel) - 1) / 2)  # keep overlapping bars apart
+        err = np.abs(np.array([e - lo, hi - e]))
+        ax.errorbar(
+            b * shift, e, yerr=err, fmt=marker + "-", color=colors[k], ms=4, capsize=2, label=label
+        )
+        if math.isfinite(r.predicted):
+            ax.axhline(r.predicted, color=colors[k], ls="--", lw=0.8)
+    ax.set(
+        xscale="log",
+        xlabel="training budget (steps)",
+        ylabel="model exponent α_m",
+        title=f"{law} frequencies (dashed: predicted)",
+    )
+    if sel:  # the budgets themselves as ticks (log minor labels overlap)
+        budgets = [b for b, *_ in parse_exponent_by_budget(sel[0].extras["exponent_by_budget"])]
+        ax.set_xticks(budgets, [str(b) for b in budgets])
+        ax.minorticks_off()
+    if sel:
+        ax.legend(fontsize=7)
+    return ax
+
+
+def plot_exponent_vs_budget(rows: Sequence[ComparisonRow]) -> Figure:
+    """:func:`draw_exponent_vs_budget`, one panel per frequency law of the rows."""
+    laws = list(dict.fromkeys(str(r.params["law"]) for r in rows if r.quantity == "alpha_m"))
+    fig = Figure(figsize=(5.2 * max(1, len(laws)), 4.2), layout="tight")
+    axes = fig.subplots(1, max(1, len(laws)), squeeze=False)[0]
+    for ax, law in zip(axes, laws, strict=False):
+        draw_exponent_vs_budget(ax, rows, law)
     return fig
