@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -204,6 +205,14 @@ def wfree_curves(
     )
 
 
+# wfree_curves' own keyword defaults: the one source of the settings that key a stored file.
+_WFREE_DEFAULTS = {
+    name: p.default
+    for name, p in inspect.signature(wfree_curves).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "spectrum"
+}
+
+
 def cached_wfree_curves(directory: str | os.PathLike | None, **kwargs) -> WFreeCurves:
     """:func:`wfree_curves` (same keyword arguments), stored in ``directory`` (None: not stored).
 
@@ -218,7 +227,10 @@ def cached_wfree_curves(directory: str | os.PathLike | None, **kwargs) -> WFreeC
     sizes = [int(d) for d in probe.pop("sizes")]
     alpha, beta = probe.pop("alpha"), probe.pop("beta")
     spectrum = dict(probe.pop("spectrum", FRONTIER_SPECTRUM))
-    defaults = {"v_ratio": 4.0, "lr_scale": 0.5, "batch": 1, "horizon": 30.0, "per_decade": 40}
+    defaults = dict(_WFREE_DEFAULTS)
+    unknown = set(probe) - set(defaults)
+    if unknown:
+        raise TypeError(f"cached_wfree_curves got unexpected keyword(s) {sorted(unknown)}")
     defaults.update(probe)
     settings = _settings(alpha, beta, sizes, spectrum=spectrum, **defaults)
     text = json.dumps(settings, sort_keys=True)
