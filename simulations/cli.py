@@ -342,6 +342,13 @@ def verb_parser(verb: str, model: str, cls) -> argparse.ArgumentParser:
         help="compute only shard I of N of the sweep into --out and stop (N array jobs fill one "
         "store; rerun without --shard to analyse; see: solvable status)",
     )
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="one of several processes (JAX's distributed runtime; automatic with "
+        "JAX_COORDINATOR_ADDRESS/JAX_NUM_PROCESSES/JAX_PROCESS_ID or an srun step): each "
+        "process computes its rows of every sweep in --out, process 0 writes the outputs",
+    )
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     options.add_config_options(p, cls)
     return p
@@ -384,11 +391,23 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
         "config": options.config_to_dict(cfg),
         "version": _version(),
     }
-    _claim_out(parser, out, record, args.overwrite)
-    _write_atomically(out / "config.json", json.dumps(record, indent=2) + "\n")
+
+    def claim():
+        _claim_out(parser, out, record, args.overwrite)
+        _write_atomically(out / "config.json", json.dumps(record, indent=2) + "\n")
+
+    multi = _start_distributed(parser, args)
+    if not multi:
+        claim()
     kwargs = {"progress": not args.no_progress}
     if "note" in inspect.signature(fn).parameters:
         kwargs["note"] = QUICK_NOTE if preset == "quick" else ""
+    if multi:  # every process runs the command; process 0 alone writes to --out
+        from simulations import distributed
+
+        if distributed.run_command(lambda where: fn(cfg, where, **kwargs), out, claim):
+            print(f"results in {out}/")
+        return 0
     if args.shard is None:
         fn(cfg, out, **kwargs)
         print(f"results in {out}/")
@@ -415,6 +434,21 @@ def _run_verb(verb: str, model: str, argv: list[str], models) -> int:
         f"or none stored), so it ran in full: results in {out}/"
     )
     return 0
+
+
+def _start_distributed(parser, args) -> bool:
+    """Start JAX's distributed runtime if asked (``--distributed``) or set up by the environment."""
+    from simulations import distributed
+
+    if not distributed.requested(args.distributed):
+        return False
+    if args.shard is not None:
+        parser.error("--shard cannot be combined with --distributed (processes split rows)")
+    try:
+        distributed.initialize()
+    except ValueError as err:
+        parser.error(str(err))
+    return True
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -1,7 +1,7 @@
 """Sweep grids, run descriptions and per-run keys: the bottom layer of the sweep engine.
 
 The engine's modules import one way: ``grid`` → ``results`` → ``shards`` → ``store`` →
-``status`` → ``sweep``.
+``status`` → ``distributed`` → ``sweep``.
 
 Every model plugs in through one small interface, :class:`Experiment`: ``build(static) ->
 Experiment`` is called once per *static group* (one combination of the shape-defining parameters,

@@ -1,7 +1,7 @@
 """The sweep engine: grid -> static-shape groups -> sized chunks -> jit(vmap(run)) -> store.
 
 Top layer of the engine (``grid`` → ``results`` → ``shards`` → ``store`` → ``status`` →
-``sweep``).
+``distributed`` → ``sweep``).
 
 Every model of the library plugs in through one small interface, :class:`Experiment`:
 
@@ -19,6 +19,9 @@ Every model of the library plugs in through one small interface, :class:`Experim
   computes only shard ``I``'s rows (:func:`simulations.shards.shard_rows`), so ``N`` processes
   without a coordinator, at once or one after another, fill one store; then it raises
   :class:`~simulations.shards.ShardDone` instead of returning partial results.
+* Under JAX's distributed runtime (several processes, :mod:`simulations.distributed`) a stored
+  sweep splits its rows over the processes the same way (process ``p`` of ``P`` = shard
+  ``p/P``, on its own devices), waits at a barrier, and returns the whole store in every process.
 
 Reproducibility: the key of a run is ``fold_in(fold_in(key(base_seed), config_hash), seed)``
 where ``config_hash`` is a CRC32 of the run's static and swept parameter values. A run's random
@@ -29,9 +32,11 @@ device it lands on, on the chunk size, or on the other points of the grid.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import time
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -41,6 +46,7 @@ import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from simulations import distributed
 from simulations.grid import Experiment, Grid, RunFn, canonical, config_key
 from simulations.results import SweepResult, group_dataset, mask_diverged
 from simulations.shards import Shard, ShardDone, current_shard, parse_shard, shard_rows
@@ -252,8 +258,10 @@ def run_sweep(
             memory, see :func:`chunk_rows`); rounded up to a multiple of the device count, shrunk
             if it would not fit in memory, at most the group's rows. Results do not depend on it.
         base_seed: root of every run's key (see the module docstring).
-        devices: devices to shard the batch axis over (default: all of ``jax.devices()``).
-        progress: show a tqdm progress bar (rows done, rate, ETA, diverged runs).
+        devices: devices to shard the batch axis over (default: this process's devices,
+            ``jax.local_devices()``, which in a single process are all of ``jax.devices()``).
+        progress: show a tqdm progress bar (rows done, rate, ETA, diverged runs); in a
+            multi-process run only process 0 shows one (its own rows).
         config: extra JSON-serialisable metadata stored with the results (e.g. the CLI options).
         overwrite: replace a store that holds a different experiment instead of refusing.
         shard: ``"I/N"`` or ``(I, N)``: compute only shard ``I`` of ``N``'s rows into ``store``
@@ -262,6 +270,13 @@ def run_sweep(
             sweep without a store). A shard never returns partial results: once its rows are
             stored it raises :class:`~simulations.shards.ShardDone` (what remains, per shard);
             only a store already complete when the sweep starts is read and returned as usual.
+            Cannot be combined with a multi-process run (which shards by process itself).
+
+    In a multi-process run (:func:`simulations.distributed.initialize`) a sweep with a store
+    computes only this process's rows (process ``p`` of ``P`` owns shard ``p/P``'s rows) on
+    this process's devices, waits for every process at a barrier, then reads the whole store and
+    returns it in every process (process 0 marks it complete). Without a store every process
+    runs every row (identical results, no speed-up).
 
     Returns:
         A :class:`SweepResult` with one dataset per static group; runs whose outputs are
@@ -278,9 +293,18 @@ def run_sweep(
             raise ValueError(f"shard={str(shard)!r} needs a store (the shards' common directory)")
     elif store:
         shard = current_shard()
+    world = distributed.process_shard() if store else None
+    if world is not None:
+        if shard is not None:
+            raise ValueError(
+                f"shard={str(shard)!r} cannot be combined with a multi-process run of "
+                f"{world.count} processes (each process already computes its own rows)"
+            )
+        store = distributed.shared_path(store)
+        shard = world
     if not isinstance(grid, Grid):
         raise TypeError(f"grid must be a simulations.grid.Grid, got {type(grid).__name__}")
-    devices = list(devices) if devices is not None else jax.devices()
+    devices = list(devices) if devices is not None else jax.local_devices()
 
     combos = grid.static_combinations()
     n_rows = grid.n_points * grid.seeds
@@ -304,19 +328,24 @@ def run_sweep(
     sweep_store = None
     if store:
         print_ = fingerprint(name, build, experiments, grid, base_seed)
+        tag = f"sweep {name} {zlib.crc32(json.dumps(print_, sort_keys=True, default=str).encode())}"
+        if world is not None and world.index > 0:
+            distributed.barrier(f"{tag} open")  # process 0 creates (or clears) the store first
         sweep_store = SweepStore(store, print_, grid, config, overwrite=overwrite, shard=shard)
+        if world is not None and world.index == 0:
+            distributed.barrier(f"{tag} open")
     try:
         stored = [sweep_store.load_group(g) if sweep_store else None for g in range(len(combos))]
     except BaseException:
         if sweep_store:
             sweep_store.release()
         raise
-    if shard is not None and all(s is not None and s[0].all() for s in stored):
+    if world is None and shard is not None and all(s is not None and s[0].all() for s in stored):
         shard = None  # complete before this shard started: read and returned as usual
     mine = [shard_rows(shard, g, n_rows) for g in range(len(combos))]
 
     bar = None
-    if progress:
+    if progress and (world is None or world.index == 0):
         from tqdm.auto import tqdm
 
         total = sum(len(m) for m in mine)
@@ -406,19 +435,41 @@ def run_sweep(
             )
             if sweep_store:
                 groups[-1].attrs.update(sweep_store.attrs)
-        if sweep_store and shard is None:
+        if world is not None:
+            distributed.barrier(f"{tag} done")  # every process has written its rows
+            groups = _read_groups(sweep_store, grid, combos, experiments)
+            if world.index == 0:
+                sweep_store.finish()
+        elif sweep_store and shard is None:
             sweep_store.finish()
     finally:
         if bar is not None:
             bar.close()
         if sweep_store:
             sweep_store.release()
-    if shard is not None:
+    if shard is not None and world is None:
         # Never partial results: what remains is recounted on disk (other shards write too).
         status = store_status(store, shards=shard.count, verify=False)
         missing = {Shard(i, shard.count): c.missing for i, c in enumerate(status.counts)}
         raise ShardDone(shard, str(store), name, n_computed, status.total.rows, missing)
     return SweepResult(grid=grid, groups=groups, name=name)
+
+
+def _read_groups(sweep_store: SweepStore, grid: Grid, combos, experiments) -> list:
+    """Every group of a store as datasets (a multi-process sweep after its barrier)."""
+    groups = []
+    n_rows = grid.n_points * grid.seeds
+    for g, (static, experiment) in enumerate(zip(combos, experiments)):
+        loaded = sweep_store.load_group(g)
+        if loaded is None:  # no row at all (a lost store): all missing
+            loaded = (np.zeros(n_rows, dtype=bool), {}, np.ones(n_rows, bool), None)
+        done, outputs, finite, diverged = loaded
+        ds = group_dataset(
+            grid, static, experiment.dims, experiment.coords, outputs, finite, done, diverged
+        )
+        ds.attrs.update(sweep_store.attrs)
+        groups.append(ds)
+    return groups
 
 
 def _callable_label(fn) -> str:
