@@ -11,6 +11,8 @@ Layers, each importing only those above it in this list:
 * :mod:`.model`: samplers, loss, optimiser, one training run (:func:`simulate`); pure JAX.
 * :mod:`.limits`: what a run may be given (:func:`check_point`, incl. the weight decay's
   stability), when it diverged (:func:`is_diverged`), its memory (:func:`bytes_per_run`).
+* :mod:`.sweeps`: :func:`tidy` (every run in one dataset; the best learning rate of a
+  learning-rate sweep, :func:`best_lr_index`).
 * :mod:`.experiment`: :class:`CompareConfig`, :class:`PhaseDiagramConfig` (presets ``quick``,
   ``default``, ``paper``), :func:`make_grid`, :func:`build`, :func:`run_config`, :func:`tidy`.
 * :mod:`.analysis`: :func:`comparison_rows` (measured ``alpha_m`` and ``phi_1/2`` beside theory,
@@ -59,6 +61,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "is_diverged",
             "sampler_rate",
         ),
+        "sweeps": ("best_lr_index",),
         "experiment": (
             "CompareConfig",
             "PhaseDiagramConfig",

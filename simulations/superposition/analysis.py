@@ -84,6 +84,11 @@ def comparison_rows(
     ``convergence`` (the verdict in words) of :func:`budget_convergence`; ``measured`` stays the
     exponent of the largest budget.
 
+    Learning-rate sweeps (``lr_best`` in ``data``, see :func:`.sweeps.tidy`): every width and
+    budget was measured at its best learning rate; the ``alpha_m`` rows add ``lr_best``
+    (``"m:lr,..."`` at the largest budget) and a note when the best rate of some width or budget
+    sits at an end of the rates tried (the optimum was not bracketed).
+
     Diverged runs (:func:`diverged_counts`; NaN in tidy data) never enter a fit or a mean: every
     row carries their number over the fitted widths in the extra ``n_diverged`` (``0``
     included), and a row built without some of its runs says so in ``note``.
@@ -135,6 +140,9 @@ def comparison_rows(
             if short:
                 note = f"{short} diverged runs at shorter budgets left out"
                 budget_extras["note"] = "; ".join(filter(None, [flag.get("note"), note]))
+        budget_extras.update(
+            _lr_extras(data, s, widths, inwin, budget_extras.get("note", flag.get("note")))
+        )
         predicted = {"strong": pred["strong"], "weak": pred["weak"]}.get(regime, math.nan)
         rows.append(
             compare.ComparisonRow(
@@ -178,6 +186,24 @@ def comparison_rows(
             )
         )
     return rows
+
+
+def _lr_extras(data: xr.Dataset, s: int, widths, inwin, note: str | None) -> dict[str, str]:
+    """``lr_best`` and the not-bracketed note of setting ``s`` (empty without an lr sweep)."""
+    if "lr_best" not in data:
+        return {}
+    best = data["lr_best"].values[s]
+    extras = {"lr_best": ",".join(f"{m:g}:{lr:.4g}" for m, lr in zip(widths, best, strict=True))}
+    swept = np.asarray(data.attrs.get("lr_swept", []), dtype=float)
+    chosen = data["lr_best_by_budget"].values[s] if "lr_best_by_budget" in data else best[None]
+    if swept.size > 1:
+        chosen = chosen[:, inwin]
+        edge = np.isclose(chosen, swept.min()) | np.isclose(chosen, swept.max())
+        if edge.any():
+            at = sorted({int(m) for m in np.asarray(widths)[inwin][edge.any(axis=0)]})
+            msg = f"best lr at an end of the rates tried for widths {at}"
+            extras["note"] = "; ".join(filter(None, [note, msg]))
+    return extras
 
 
 def exponent_rows(

@@ -16,6 +16,9 @@ one A100-class GPU at ~50 TFLOP/s effective, weeks on 2 CPU cores (~10-20 GFLOP/
 here). Every compare preset trains three budgets (``steps / 9``, ``steps / 3``, ``steps``), 1.44x
 the compute of one: the default compare preset takes ~7-10 min on 2 CPU cores (8 min of CPU
 time), the quick one well under a minute.
+Memory of the paper preset: ~0.65 GB per run at m = 1024 (the experiment's ``bytes_per_run``),
+so it runs on one accelerator (the engine sizes chunks to its free memory); all three budgets:
+~3.1e17 FLOPs over 1008 runs (``python benchmarks/device_check.py --costs``).
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import xarray as xr
 
 from simulations import sweep
 from simulations.grid import Experiment, Grid
-from simulations.results import SweepResult, mask_diverged
 from simulations.steps import log_steps
 from simulations.superposition.limits import bytes_per_run, check_point, is_diverged, sampler_rate
 from simulations.superposition.model import (
@@ -44,6 +46,7 @@ from simulations.superposition.model import (
     resolve_static,
     simulate,
 )
+from simulations.superposition.sweeps import tidy
 from theory import superposition as theory
 from theory.checks import check_choice, check_float, check_int
 
@@ -111,8 +114,9 @@ def make_grid(
     """A validated :class:`~simulations.grid.Grid` for :func:`build`.
 
     Points: either the product ``laws x gammas x alphas`` or an explicit list ``points`` of
-    mappings with keys ``law`` (default ``"power"``), ``gamma``, ``alpha`` (default 0) — e.g. to
-    pair the exponential and linear laws with one ``alpha`` only. The law is swept as the traced
+    mappings with keys ``law`` (default ``"power"``), ``gamma``, ``alpha`` (default 0) and
+    optionally ``lr`` (a swept learning rate; then every point must give one) — e.g. to pair the
+    exponential and linear laws with one ``alpha`` only. The law is swept as the traced
     code ``law_code`` (index into :data:`theory.superposition.LAWS`), so all laws share one
     compiled program.
 
@@ -153,11 +157,16 @@ def make_grid(
     density = float(static_options.get("density", STATIC_DEFAULTS["density"]))
     exp_scale = float(static_options.get("exp_scale", STATIC_DEFAULTS["exp_scale"]))
     cols: dict[str, list[float]] = {"law_code": [], "gamma": [], "alpha": []}
+    with_lr = [("lr" in pt) for pt in points]
+    if any(with_lr):
+        if not all(with_lr):
+            raise ValueError("points must all give an lr or none")
+        cols["lr"] = []
     rate = 0.0
     for pt in points:
-        unknown = set(pt) - {"law", "gamma", "alpha"}
+        unknown = set(pt) - {"law", "gamma", "alpha", "lr"}
         if unknown:
-            raise ValueError(f"point keys must be law, gamma, alpha; got {sorted(unknown)}")
+            raise ValueError(f"point keys must be law, gamma, alpha, lr; got {sorted(unknown)}")
         law = check_choice("law", pt.get("law", "power"), theory.LAWS)
         if "gamma" not in pt:
             raise ValueError(f"every point needs a gamma, got {dict(pt)}")
@@ -169,6 +178,8 @@ def make_grid(
         cols["law_code"].append(float(theory.LAWS.index(law)))
         cols["gamma"].append(g)
         cols["alpha"].append(a)
+        if "lr" in cols:
+            cols["lr"].append(check_float("lr", pt["lr"], low=0.0, strict=True))
     if "max_rate" not in static_options and rate > STATIC_DEFAULTS["max_rate"]:
         static_options["max_rate"] = math.ceil(rate * 100.0) / 100.0  # keep keys stable otherwise
     if float(static_options.get("max_rate", STATIC_DEFAULTS["max_rate"])) < rate:
@@ -219,6 +230,11 @@ _ATTRIBUTES = """
             shorter budget is a shorter run, not a checkpoint of the longest one). 1: ``steps``
             only; >= 2 adds the exponent per budget and the convergence verdict.
         budget_factor: ratio of successive budgets (> 1; the smallest must be >= 10 steps).
+        lr_factors: learning rates tried per (setting, width, budget), as factors of ``lr``
+            (distinct, > 0); with two or more the measurement at each width and budget is the
+            run of the learning rate with the lowest mean final loss over seeds
+            (:func:`.sweeps.best_lr_index`), recorded as ``lr_best``. Costs ``len(lr_factors)``
+            times the runs. ``(1.0,)``: ``lr`` only. Not with ``lr_rule``.
 """
 
 MIN_BUDGET = 10
@@ -253,6 +269,7 @@ class SweepConfig:
     n_boot: int = 1000
     n_budgets: int = 1
     budget_factor: float = 3.0
+    lr_factors: tuple[float, ...] = (1.0,)
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Self:
@@ -312,6 +329,15 @@ class SweepConfig:
         if self.lr_rule is not None:
             check_choice("lr_rule", self.lr_rule, LR_RULES)
         check_float("exp_scale", self.exp_scale, low=0.0, strict=True)
+        if not self.lr_factors or len(set(self.lr_factors)) != len(self.lr_factors):
+            raise ValueError(f"lr_factors must be distinct and non-empty, got {self.lr_factors!r}")
+        for f in self.lr_factors:
+            check_float("lr_factors", f, low=0.0, strict=True)
+        if len(self.lr_factors) > 1 and self.lr_rule is not None:
+            raise ValueError(
+                f"lr_factors must be (1.0,) with lr_rule={self.lr_rule!r} (the rule sets the "
+                f"learning rate), got {self.lr_factors!r}"
+            )
         self._check_budgets()
         lo = -math.inf if self.window_min is None else check_float("window_min", self.window_min)
         hi = math.inf if self.window_max is None else check_float("window_max", self.window_max)
@@ -341,6 +367,8 @@ class SweepConfig:
     def grid(self) -> Grid:
         """The sweep grid (:func:`make_grid`; one budget per entry of :attr:`budgets`)."""
         pts = [{"law": law, "gamma": g, "alpha": a} for law, g, a in self.points]
+        if len(self.lr_factors) > 1:
+            pts = [{**pt, "lr": float(self.lr) * float(f)} for pt in pts for f in self.lr_factors]
         return make_grid(
             n=self.n,
             widths=self.widths,
@@ -351,9 +379,9 @@ class SweepConfig:
             pad_widths=self.pad_widths,
             budgets=self.budgets if self.n_budgets > 1 else None,
             eval_batches=self.eval_batches,
-            lr=float(self.lr),
             lr_rule=self.lr_rule,
             exp_scale=float(self.exp_scale),
+            **({} if len(self.lr_factors) > 1 else {"lr": float(self.lr)}),
         )
 
     def describe(self) -> str:
@@ -363,6 +391,11 @@ class SweepConfig:
             f"{self.seeds} seeds, {len(self.points)} settings"
             + (f", budgets {list(self.budgets)} steps" if self.n_budgets > 1 else "")
             + (", widths padded into one program" if self.pad_widths else "")
+            + (
+                f", learning rates {list(self.lr_factors)} x {self.lr:g} (best per width)"
+                if len(self.lr_factors) > 1
+                else ""
+            )
         )
 
 
@@ -488,94 +521,3 @@ def run_config(
     data = tidy(result)
     data.attrs["n"] = config.n
     return data
-
-
-def tidy(result: SweepResult) -> xr.Dataset:
-    """Every run of a sweep of :func:`build` in one dataset with dims ``(setting, m, seed, ...)``.
-
-    A *setting* is one ``(law, gamma, alpha)`` triple (coordinates along ``setting``); ``m`` is the
-    width, whether it was static (one group per width) or swept (padded widths). Runs flagged
-    ``diverged`` (non-finite, or above the bound of :func:`.limits.is_diverged`) are NaN
-    (:func:`simulations.results.mask_diverged`) and stay flagged in the boolean ``diverged``;
-    missing runs are NaN too (not flagged), and so are the overlaps of runs with fewer than two
-    rows above the threshold.
-
-    A sweep over several budgets (static ``steps``, see :func:`make_grid`) gives the runs of the
-    largest budget in the variables above, and every budget's final loss and divergence flags in
-    ``final_loss_by_budget`` and ``diverged_by_budget`` (dims ``(setting, budget, m, seed)``,
-    coordinate ``budget``: steps, increasing).
-    """
-    entries = []
-    for ds in result.groups:
-        ds = mask_diverged(ds)
-        steps = int(ds.attrs.get("static.steps", 0))
-        for i in range(ds.sizes["point"]):
-            m = int(ds["m"].values[i]) if ds["m"].ndim == 1 else int(ds["m"].values)
-            if "law_code" in ds.coords:
-                law = theory.LAWS[int(ds["law_code"].values[i])]
-            else:
-                law = str(ds.attrs.get("static.law", STATIC_DEFAULTS["law"]))
-            gamma = float(ds["gamma"].values[i])
-            alpha = float(ds["alpha"].values[i]) if "alpha" in ds.coords else 0.0
-            entries.append(((law, gamma, alpha), m, ds, i, steps))
-    budgets = sorted({e[4] for e in entries})
-    data = _tidy_entries([e[:4] for e in entries if e[4] == budgets[-1]])
-    if len(budgets) > 1:
-        keys = zip(data["law"].values, data["gamma"].values, data["alpha"].values, strict=True)
-        s_index = {(str(law), float(g), float(a)): k for k, (law, g, a) in enumerate(keys)}
-        m_index = {int(m): k for k, m in enumerate(data["m"].values)}
-        shape = (data.sizes["setting"], len(budgets), data.sizes["m"], data.sizes["seed"])
-        loss = np.full(shape, np.nan)
-        diverged = np.zeros(shape, dtype=bool)
-        for setting, m, ds, i, steps in entries:
-            where = (s_index[setting], budgets.index(steps), m_index[m])
-            loss[where] = ds["final_loss"].values[i]
-            if "diverged" in ds:
-                diverged[where] = ds["diverged"].values[i]
-        dims = ("setting", "budget", "m", "seed")
-        data = data.assign(
-            final_loss_by_budget=(dims, loss), diverged_by_budget=(dims, diverged)
-        ).assign_coords(budget=np.asarray(budgets, dtype=np.int64))
-    return data
-
-
-def _tidy_entries(entries: list[tuple[tuple[str, float, float], int, xr.Dataset, int]]):
-    """The dataset of :func:`tidy` from ``(setting, m, group dataset, point index)`` entries."""
-    settings = list(dict.fromkeys(e[0] for e in entries))
-    widths = sorted({e[1] for e in entries})
-    s_index = {s: k for k, s in enumerate(settings)}
-    m_index = {m: k for k, m in enumerate(widths)}
-    first = entries[0][2]
-    n_seeds = first.sizes["seed"]
-    data = {}
-    for name, var in first.data_vars.items():
-        extra_dims = var.dims[2:]
-        shape = (len(settings), len(widths), n_seeds, *var.shape[2:])
-        fill = False if var.dtype == bool else np.nan
-        dtype = bool if var.dtype == bool else np.float64
-        arr = np.full(shape, fill, dtype=dtype)
-        for setting, m, ds, i in entries:
-            arr[s_index[setting], m_index[m]] = ds[name].values[i]
-        data[name] = (("setting", "m", "seed", *extra_dims), arr)
-    coords: dict[str, Any] = {
-        "setting": np.arange(len(settings)),
-        "law": ("setting", [s[0] for s in settings]),
-        "gamma": ("setting", [s[1] for s in settings]),
-        "alpha": ("setting", [s[2] for s in settings]),
-        "m": widths,
-        "seed": np.arange(n_seeds),
-    }
-    for dim in ("step", "norm_bin"):
-        if dim in first.coords:
-            coords[dim] = first[dim].values
-    if "feature" in first.dims:
-        coords["feature"] = np.arange(1, first.sizes["feature"] + 1)
-    for name, count in (
-        ("overlap_sq_strong", "count_strong"),
-        ("overlap_sq_represented", "count_represented"),
-    ):
-        if name in data and count in data:
-            value = data[name][1]
-            data[name] = (data[name][0], np.where(data[count][1] >= 2, value, np.nan))
-    n = int(first.attrs.get("static.n", first["n"].values if "n" in first.coords else 0))
-    return xr.Dataset(data, coords=coords, attrs={"n": n})

@@ -91,6 +91,7 @@ STATIC_DEFAULTS: dict[str, Any] = {
     "density": 1.0,
     "final_lr_fraction": 0.05,
     "max_rate": 1.35,  # bound on sum_i -log(1 - p_i): E = 1 with alpha <= 2 (see slot_sizes)
+    "adam_eps": 1e-8,  # Adam's eps; n * 1e-8 = a loss averaged over the n outputs (make_optimizer)
 }
 """Optional static keys of :func:`resolve_static` and their defaults."""
 
@@ -295,11 +296,21 @@ def lr_multiplier(step, steps: int, warmup: int, final_fraction: float = 0.05):
 
 
 def make_optimizer(
-    lr, gamma, *, steps: int, warmup: int, lr_b=None, final_fraction: float = 0.05
+    lr,
+    gamma,
+    *,
+    steps: int,
+    warmup: int,
+    lr_b=None,
+    final_fraction: float = 0.05,
+    eps: float = 1e-8,
 ) -> optax.GradientTransformation:
     """AdamW with signed weight decay on ``W`` only, per-leaf learning rates and the schedule.
 
     Params must be ``{"W": ..., "b": ...}``. ``lr``, ``lr_b`` and ``gamma`` may be traced scalars.
+    ``eps`` is Adam's. Adam is invariant to the loss's scale except through ``eps``: training on
+    ``c L`` is training on ``L`` with ``eps / c`` (so a loss averaged over the ``n`` outputs, as
+    PyTorch's ``MSELoss`` does, is this loss with ``eps = n * 1e-8``).
     """
     lr_b = lr if lr_b is None else lr_b
 
@@ -313,7 +324,7 @@ def make_optimizer(
         lambda params: optax.ScaleByScheduleState(count=jnp.zeros([], jnp.int32)), scale_lr
     )
     return optax.chain(
-        optax.scale_by_adam(b1=0.9, b2=0.999, eps=1e-8),
+        optax.scale_by_adam(b1=0.9, b2=0.999, eps=eps),
         optax.masked(signed_weight_decay(gamma), {"W": True, "b": False}),
         lr_transform,
     )
@@ -357,7 +368,7 @@ def resolve_static(static: Mapping[str, Any]) -> dict[str, Any]:
         cfg["eval_batch"] = cfg["batch"]
     check_int("eval_batch", cfg["eval_batch"], 1)
     check_int("warmup", cfg["warmup"], 0, cfg["steps"] - 1)
-    for name in ("lr", "density", "max_rate", "exp_scale"):
+    for name in ("lr", "density", "max_rate", "exp_scale", "adam_eps"):
         check_float(name, cfg[name], low=0.0, strict=True)
     if cfg["lr_rule"] is not None:
         check_choice("lr_rule", cfg["lr_rule"], LR_RULES)
@@ -555,6 +566,7 @@ def simulate(
         warmup=cfg["warmup"],
         lr_b=lr_b,
         final_fraction=cfg["final_lr_fraction"],
+        eps=float(cfg["adam_eps"]),
     )
     theta, curve, truncated = train(
         k_train,
