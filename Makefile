@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.12 >/dev/null 2>&1 && echo python3.12 || ec
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test test-slow demo lint format bench clean
+.PHONY: install test test-slow demo lint format bench clean docs docs-serve linkcheck figures gallery
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "solvable-scaling needs Python >= 3.12 (jax>=0.12); found " + sys.version.split()[0] + " -- set PYTHON=python3.12")'
@@ -35,6 +35,30 @@ format: install
 
 bench: install
 	$(BIN)/python benchmarks/plrf_sgd.py
+
+# Documentation (mkdocs.yml): the `docs` extra is installed once, stamped like `install`.
+$(BIN)/.docs-installed: $(BIN)/.installed pyproject.toml
+	$(BIN)/python -m pip install -q -e ".[test,docs]"
+	touch $@
+
+docs: $(BIN)/.docs-installed  ## the site, strict (a warning fails), notebooks executed in the quick preset
+	NO_MKDOCS_2_WARNING=1 SOLVABLE_PRESET=quick OPENBLAS_NUM_THREADS=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(BIN)/.docs-installed  ## serve the site at http://127.0.0.1:8000, rebuilt on edit
+	NO_MKDOCS_2_WARNING=1 SOLVABLE_PRESET=quick OPENBLAS_NUM_THREADS=1 $(BIN)/mkdocs serve
+
+linkcheck: $(BIN)/.docs-installed  ## offline: every external link in the built site well formed
+	$(BIN)/python docs/linkcheck.py build/site
+
+# Paper figures. `make figures` renders every `solvable figure --list` figure in the default
+# preset (the real figures; long on 2 CPU cores) into results/figures/ with an index.md;
+# FIGURES_PRESET=quick for a fast pass. `make gallery` re-renders the site's quick-preset gallery.
+FIGURES_PRESET ?= default
+figures: install
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python docs/gallery/build.py --preset $(FIGURES_PRESET) --out results/figures
+
+gallery: install
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python docs/gallery/build.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache

@@ -25,6 +25,17 @@ def test_paired_notebook_matches_its_source(path):
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_parameters_are_in_one_cell_at_the_top(path):
+    """The first code cell reads the preset (``SOLVABLE_PRESET``); no later cell does, so a
+    reader changes sizes in one place."""
+    jupytext = pytest.importorskip("jupytext")
+    code = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]
+    assert code and "SOLVABLE_PRESET" in code[0], "the first code cell must set PRESET"
+    later = [i for i, src in enumerate(code[1:], 2) if "SOLVABLE_PRESET" in src]
+    assert not later, f"code cells {later} read the preset again: keep parameters in cell 1"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
 def test_notebook_runs_in_quick_preset(path, tmp_path, monkeypatch):
     jupytext = pytest.importorskip("jupytext")
     nbclient = pytest.importorskip("nbclient")
