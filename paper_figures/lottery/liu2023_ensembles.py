@@ -13,7 +13,7 @@ from simulations.lottery.analysis import ensemble_measurement
 from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import Recipe
 from simulations.lottery.sweeps import run_ensemble, train, width_table
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 
 DESCRIPTION = "Lottery tickets: ensembles of K narrow SiLU nets vs K, and single nets of width 4K"
 
@@ -58,5 +58,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     ens = data["ensemble"]
     path = Path(out_dir) / "liu2023_ensembles.png"
     fig = plots.plot_ensembles(ens.curve, ens.width, data["single"], n_diverged=ens.n_diverged)
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

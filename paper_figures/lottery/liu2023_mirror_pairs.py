@@ -14,7 +14,7 @@ from simulations.lottery.analysis import wide_mirror_pairs
 from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import Recipe
 from simulations.lottery.sweeps import run_wide
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 
 DESCRIPTION = "Lottery tickets: mirror pairs in a wide (N = 1024) SiLU net"
 
@@ -47,5 +47,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     """``liu2023_mirror_pairs.png`` (stamped as such from the quick preset)."""
     path = Path(out_dir) / "liu2023_mirror_pairs.png"
     fig = plots.plot_mirror_pairs(data["wide"])
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

@@ -12,7 +12,7 @@ from simulations.lottery.analysis import n2_histogram
 from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import Recipe
 from simulations.lottery.sweeps import run_n2
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 
 DESCRIPTION = "Lottery tickets: the N = 2 loss histogram and its mirror-pair mode"
 
@@ -39,5 +39,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     """``liu2023_n2_histogram.png`` (stamped as such from the quick preset)."""
     path = Path(out_dir) / "liu2023_n2_histogram.png"
     fig = plots.plot_n2_histogram(data["n2"])
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

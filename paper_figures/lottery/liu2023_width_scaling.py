@@ -12,7 +12,7 @@ from simulations.lottery import plots
 from simulations.lottery.experiment import CompareConfig
 from simulations.lottery.model import QUICK_RECIPE, Recipe
 from simulations.lottery.sweeps import train, width_table
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 
 DESCRIPTION = "Lottery tickets: median MSE vs width, ReLU and SiLU, one curve per training budget"
 
@@ -56,5 +56,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     """``liu2023_width_scaling.png`` (stamped as such from the quick preset)."""
     path = Path(out_dir) / "liu2023_width_scaling.png"
     fig = plots.plot_width_scaling(data["silu"], data["relu"])
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.plrf import (
     PhaseDiagramConfig,
     isoflop_frontier,
@@ -58,5 +58,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     as biased small-size runs when they come from the quick preset)."""
     path = Path(out_dir) / "paquette2024_isoflop.png"
     fig = isoflop_frontier(data["measurement"])
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

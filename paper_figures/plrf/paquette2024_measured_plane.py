@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.plrf import PhaseDiagramConfig, measure_trend, plane_maps, run_wfree, trend_rows
 
 __all__ = ["DESCRIPTION", "compute", "config", "plot"]
@@ -58,5 +58,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     a small-size run when it comes from the quick preset)."""
     fig = plane_maps(data["rows"])
     path = Path(out_dir) / "paquette2024_measured_plane.png"
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=110)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.plrf import (
     PhaseDiagramConfig,
     comparison_rows,
@@ -84,5 +84,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
         title=f"measured η, d = {int(sizes[0])}…{int(sizes[-1])}",
     )
     path = Path(out_dir) / "paquette2024_phase_diagram.png"
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.plrf import RunConfig, loss_curves_by_size, run_curves, summarize_curves
 from theory import plrf as theory_plrf
 from theory.checks import check_choice
@@ -67,5 +67,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     title = f"PLRF α={data['alpha']}, β={data['beta']}, B=1, c=0.5, v=4d"
     path = Path(out_dir) / "paquette2024_sgd_vs_theory.png"
     fig = loss_curves_by_size(data["curves"], title=title)
-    stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "").savefig(path, dpi=120)
-    return [path]
+    return save(stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else ""), path)[:1]

@@ -20,7 +20,7 @@ import dataclasses
 from pathlib import Path
 
 from simulations.options import config_from_dict, config_to_dict
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.random_features import analysis, experiment, plots
 from simulations.random_features.experiment import CompareConfig
 from theory.checks import check_choice
@@ -85,6 +85,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
         var_latent=cfg.var_latent,
     )
     stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "")
-    path = Path(out_dir) / "bahri2021_regimes.png"
-    fig.savefig(path, dpi=120)
-    return [path]
+    return save(fig, Path(out_dir) / "bahri2021_regimes.png")[:1]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from simulations.options import config_from_dict, config_to_dict
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.random_features import analysis, experiment, plots
 from simulations.random_features.experiment import CompareConfig
 from theory import random_features as rf_theory
@@ -101,6 +101,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     reuse = {k: v for k, v in data.items() if k.startswith("reuse_")}
     fig = plots.dynamics_figure(flow, gf_latent=cfg.gf_latent, **reuse)
     stamp(fig, QUICK_NOTE if data.get("preset") == "quick" else "")
-    path = Path(out_dir) / "bordelon2024_dynamics.png"
-    fig.savefig(path, dpi=120)
-    return [path]
+    return save(fig, Path(out_dir) / "bordelon2024_dynamics.png")[:1]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.random_features import experiment, plots
 from theory import random_features as rf_theory
 from theory.checks import check_choice
@@ -87,5 +87,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     data = dict(data)
     note = QUICK_NOTE if data.pop("preset", "") == "quick" else ""
     path = Path(out_dir) / "maloney2022_loss_vs_size.png"
-    stamp(plots.loss_vs_size_figure(**data), note).savefig(path, dpi=120)
-    return [path]
+    return save(stamp(plots.loss_vs_size_figure(**data), note), path)[:1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from simulations.plotting import QUICK_NOTE, stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.random_features import experiment, plots
 from theory.checks import check_choice
 
@@ -47,5 +47,4 @@ def plot(data: dict, out_dir: Path) -> list[Path]:
     data = dict(data)
     note = QUICK_NOTE if data.pop("preset", "") == "quick" else ""
     path = Path(out_dir) / "maloney2022_spectrum.png"
-    stamp(plots.spectrum_figure(**data), note).savefig(path, dpi=120)
-    return [path]
+    return save(stamp(plots.spectrum_figure(**data), note), path)[:1]

@@ -6,11 +6,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from simulations.plotting import stamp
+from simulations.plotting import QUICK_NOTE, save, stamp
 from simulations.superposition import CompareConfig, PhaseDiagramConfig, comparison_rows, run_config
-
-QUICK_NOTE = "quick preset: small sizes, exponents biased"
-"""Stamped on every figure drawn from a quick-preset sweep."""
 
 
 def compute_sweep(config_class: type[CompareConfig] | type[PhaseDiagramConfig], cfg: dict, name):
@@ -29,8 +26,9 @@ def compute_sweep(config_class: type[CompareConfig] | type[PhaseDiagramConfig], 
 
 
 def save_figure(fig: Figure, path: Path, cfg: dict) -> Path:
-    """Save ``fig`` to ``path`` (PNG), stamped with :data:`QUICK_NOTE` when ``cfg`` is quick."""
+    """Save ``fig`` to ``path`` (PNG, and the PDF beside it: :func:`simulations.plotting.save`),
+    stamped with :data:`~simulations.plotting.QUICK_NOTE` when ``cfg`` is quick; returns the
+    PNG path."""
     if cfg.get("preset") == "quick":
         stamp(fig, QUICK_NOTE)
-    fig.savefig(path, dpi=120)
-    return Path(path)
+    return save(fig, path)[0]

@@ -33,14 +33,13 @@ from simulations.lottery.plots import (
     plot_width_scaling,
 )
 from simulations.lottery.sweeps import WidthTable, train, width_table
-from simulations.plotting import stamp
+from simulations.plotting import save, stamp
 
 __all__ = ["compare", "run"]
 
 
 def _save(fig: Figure, path: Path, note: str) -> Path:
-    stamp(fig, note).savefig(path, dpi=120)
-    return path
+    return save(stamp(fig, note), path)[0]
 
 
 def _check(config, cls) -> None:

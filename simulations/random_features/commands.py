@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from simulations import compare as comparison
-from simulations.plotting import stamp
+from simulations.plotting import save, stamp
 from simulations.random_features import analysis, experiment, plots
 from simulations.random_features.experiment import CompareConfig, RunConfig
 
@@ -52,8 +52,7 @@ def compare(
         flows.append(analysis.measure_flow_scaling(config, data))
         rows += [*regimes[-1].rows, *flows[-1].rows]
     comparison.write_comparison_csv(rows, out / "comparison.csv", experiment.PARAM_NAMES)
-    fig = stamp(plots.compare_figure(regimes, flows), note)
-    fig.savefig(out / "random_features_compare.png", dpi=110)
+    save(stamp(plots.compare_figure(regimes, flows), note), out / "random_features_compare")
     print(comparison.format_comparison_table(rows, experiment.PARAM_NAMES, note=note))
     print(
         f"[random-features] {len(rows)} comparisons in {time.perf_counter() - t0:.1f} s; "

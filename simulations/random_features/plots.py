@@ -1,10 +1,11 @@
 """Random-feature figures (matplotlib only): panels drawn on a given ``Axes``, figures returned.
 
-Every ``*_figure`` function builds and returns a :class:`matplotlib.figure.Figure` (not
-registered with pyplot: display it in a notebook by ending a cell with it, save it with
-``fig.savefig``); the ``draw_*`` functions draw one panel on an ``Axes``. Nothing here sets a
-backend, writes a file, runs a sweep or evaluates a slow theory: the data come in computed
-(:mod:`simulations.random_features.analysis`, the paper-figure modules' ``compute``).
+Every ``*_figure`` function builds and returns a :class:`matplotlib.figure.Figure` in the house
+style of :mod:`simulations.plotting` (not registered with pyplot: display it in a notebook by
+ending a cell with it, save it with :func:`simulations.plotting.save`); the ``draw_*`` functions
+draw one panel on an ``Axes``. Nothing here sets a backend, writes a file, runs a sweep or
+evaluates a slow theory: the data come in computed (:mod:`simulations.random_features.analysis`,
+the paper-figure modules' ``compute``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,19 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import NullFormatter
 
+from simulations.plotting import (
+    legend_below,
+    new_figure,
+    power_label,
+    sim_points,
+    size_ticks,
+    styled,
+    theory_line,
+)
 from simulations.random_features.analysis import FlowScaling, RegimeCurve, ScalingRegimes
-from simulations.random_features.experiment import setting_tag
 
 __all__ = [
     "compare_figure",
@@ -32,9 +42,19 @@ __all__ = [
     "spectrum_figure",
 ]
 
-_SHORT = {
-    "variance exponent in T": "variance-limited in T",
-    "variance exponent in N": "variance-limited in N",
+_REGIME_TITLES = {
+    "e_N": ("resolution-limited in N (T = {big})", "N (features)", "test loss"),
+    "e_T": ("resolution-limited in T (N = {big})", "T (samples)", "test loss"),
+    "variance exponent in T": (
+        "variance-limited in T (N = {small})",
+        "T (samples)",
+        "test loss − E(N, ∞)",
+    ),
+    "variance exponent in N": (
+        "variance-limited in N (T = {small})",
+        "N (features)",
+        "test loss − E(∞, T)",
+    ),
 }
 
 
@@ -49,68 +69,86 @@ def _diverged_note(ax: Axes, sim: np.ndarray) -> None:
     n = int(np.isnan(np.asarray(sim, dtype=float).reshape(len(sim), -1)).any(axis=1).sum())
     if n:
         ax.text(
-            0.95,
-            0.95,
+            0.03,
+            0.03,
             f"{n} diverged left out",
             transform=ax.transAxes,
-            ha="right",
-            va="top",
-            fontsize=7,
+            ha="left",
+            va="bottom",
+            fontsize=6,
             color="C3",
         )
 
 
-def draw_regime(ax: Axes, curve: RegimeCurve, title: str = "") -> None:
-    """Simulated seed mean (± 2 s.e.) and the theory at the same sizes, with the fitted slope."""
+def draw_regime(ax: Axes, curve: RegimeCurve, title: str = "", *, row=None, big=None, small=None):
+    """Simulated seed mean (markers, ± 2 s.e.) and the theory at the same sizes (line); the
+    legend gives the fitted exponent with its interval and (with ``row``) the predicted one.
+    ``big``/``small``: the fixed sizes, named in the default title."""
     mean, err = _mean_se(curve.sim)
-    ax.errorbar(curve.x, mean, 2 * err, fmt="o", ms=3, label="simulation (± 2 s.e.)")
-    ax.plot(curve.x, curve.theory, "-", label="theory (same sizes)")
-    ax.set(xscale="log", yscale="log", xlabel="swept size")
-    ax.set_title(title or _SHORT.get(curve.quantity, curve.quantity), fontsize=9)
-    ax.text(0.05, 0.05, f"fit {curve.fit.exponent:.3f}", transform=ax.transAxes)
+    ax.set(xscale="log", yscale="log")
+    f = curve.fit
+    sim_points(ax, curve.x, mean, 2 * err, label=f"simulation ± 2 s.e.: {f.exponent:.3f}")
+    pred = f": {row.predicted:.3f}" if row is not None else ""
+    theory_line(ax, curve.x, curve.theory, label=f"theory{pred}", color="C1")
+    head, xlabel, ylabel = _REGIME_TITLES.get(curve.quantity, (curve.quantity, "size", "loss"))
+    if not title:
+        title = head.format(big=big, small=small) if big is not None else head.split(" (")[0]
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(title)
+    size_ticks(ax, curve.x)
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.legend(loc="upper right", fontsize=5.5, title="exponent", title_fontsize=5.5)
     _diverged_note(ax, curve.sim)
 
 
 def draw_flow_curves(ax: Axes, flow: FlowScaling, title: str = "") -> None:
-    """Seed-mean flow curves (points) and the BAP theory (lines), one colour per ``N``."""
-    for s in range(len(flow.sizes)):
-        line = ax.plot(flow.times, np.nanmean(flow.sim[:, s], axis=0), "o", ms=2)[0]
-        ax.plot(flow.times, flow.theory[s], "-", color=line.get_color(), lw=0.8)
-    ax.set(xscale="log", yscale="log", xlabel="t")
+    """Seed-mean flow curves (markers) and the BAP theory (lines), one colour per ``N``."""
+    cmap = matplotlib.colormaps["viridis"]
+    for s, n in enumerate(flow.sizes):
+        col = cmap(s / max(1, len(flow.sizes) - 1))
+        label = f"N = {n}" if s in (0, len(flow.sizes) - 1) else None
+        ax.plot(flow.times, np.nanmean(flow.sim[:, s], axis=0), "o", ms=1.8, color=col, label=label)
+        ax.plot(flow.times, flow.theory[s], "-", color=col, lw=0.8)
+    ax.plot([], [], "-", color="0.3", lw=0.8, label="BAP theory")
+    ax.set(xscale="log", yscale="log", xlabel="time t", ylabel="test loss")
     _diverged_note(ax, flow.sim)
     sizes = flow.sizes
-    ax.set_title(title or f"flow, N = {sizes[0]}..{sizes[-1]}", fontsize=9)
+    ax.set_title(title or f"gradient flow, N = {sizes[0]}…{sizes[-1]}")
+    ax.legend(loc="upper right")
 
 
 def draw_frontier(ax: Axes, flow: FlowScaling, title: str = "") -> None:
     """Simulated curves against compute ``C = N t`` and the theory's compute-optimal frontier."""
     for s in range(len(flow.sizes)):
-        ax.plot(flow.compute[s], np.nanmean(flow.sim[:, s], axis=0), lw=0.8, color="0.6")
+        label = "simulation, one per N" if s == 0 else None
+        ax.plot(
+            flow.compute[s], np.nanmean(flow.sim[:, s], axis=0), lw=0.8, color="0.6", label=label
+        )
     fr = flow.theory_frontier
     ok = fr.interior
     ax.plot(fr.budgets[ok], fr.optimal_loss[ok], "k-", lw=2, label="theory frontier")
-    ax.set(xscale="log", yscale="log", xlabel="C = N t")
-    ax.set_title(title or "compute-optimal frontier", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set(xscale="log", yscale="log", xlabel="compute C = N t", ylabel="test loss")
+    ax.set_title(title or "compute-optimal frontier")
+    ax.legend(loc="lower left")
 
 
+@styled
 def compare_figure(regimes: Sequence[ScalingRegimes], flows: Sequence[FlowScaling]) -> Figure:
-    """``compare`` overview: one row per ``(b, a)``: four regimes, flow curves, frontier."""
-    n_cols = 4
-    fig = Figure(figsize=(3.3 * (n_cols + 2), 3.2 * len(regimes)))
-    axes = fig.subplots(len(regimes), n_cols + 2, squeeze=False)
-    for i, (reg, flow) in enumerate(zip(regimes, flows, strict=True)):
-        tag = setting_tag(reg.b, reg.a)
-        for j, curve in enumerate(reg.curves[:n_cols]):
-            draw_regime(axes[i, j], curve, f"{tag}: {_SHORT.get(curve.quantity, curve.quantity)}")
-        sizes = flow.sizes
-        draw_flow_curves(axes[i, n_cols], flow, f"{tag}: flow, N = {sizes[0]}..{sizes[-1]}")
-        draw_frontier(axes[i, n_cols + 1], flow, f"{tag}: compute-optimal frontier")
-    for ax in axes.flat:
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_minor_formatter(NullFormatter())
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
+    """``compare`` overview: per ``(b, a)`` a 2 × 3 grid: the four regimes (fitted and predicted
+    exponents in the legends), gradient-flow curves, and the compute-optimal frontier."""
+    n = len(regimes)
+    fig = new_figure("two", 4.4 * n)
+    subfigs = np.atleast_1d(fig.subfigures(n, 1, squeeze=False).ravel())
+    for sub, reg, flow in zip(subfigs, regimes, flows, strict=True):
+        axes = sub.subplots(2, 3)
+        for ax, curve, row in zip(axes.flat[:4], reg.curves, reg.rows, strict=False):
+            draw_regime(ax, curve, row=row)
+        draw_flow_curves(axes.flat[4], flow)
+        draw_frontier(axes.flat[5], flow)
+        for ax in axes.flat:
+            ax.tick_params(labelsize=6)
+            ax.yaxis.set_minor_formatter(NullFormatter())
+        sub.suptitle(f"linear random features, b = {reg.b:g}, a = {reg.a:g}")
     return fig
 
 
@@ -119,41 +157,73 @@ def compare_figure(regimes: Sequence[ScalingRegimes], flows: Sequence[FlowScalin
 # --------------------------------------------------------------------------------------------
 
 
+def _log_limits(*arrays, pad: float = 2.0) -> tuple[float, float]:
+    """y limits of a log axis holding every positive finite value of ``arrays`` (with margin)."""
+    vals = np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in arrays])
+    vals = vals[np.isfinite(vals) & (vals > 0)]
+    return float(vals.min()) / pad, float(vals.max()) * pad
+
+
+def _split_at(grid: np.ndarray, values: np.ndarray, at: float) -> tuple[np.ndarray, np.ndarray]:
+    """The curve with a break (NaN) at ``at``: the ridgeless loss diverges at ``N = T``, so its
+    two branches rise towards ``at`` instead of being joined across it."""
+    values = np.where(np.isfinite(values), values, np.nan)
+    k = int(np.searchsorted(grid, at))
+    return np.insert(grid, k, at), np.insert(values, k, np.nan)
+
+
+@styled
 def loss_vs_size_figure(
     *, m, fixed, sizes, vs_n, vs_t, theory_vs_n, theory_vs_t, noise, alpha, asymptote_100
 ) -> Figure:
     """MRS: loss vs ``N`` at fixed ``T`` (left) and vs ``T`` at fixed ``N`` (right).
 
     ``vs_n``/``vs_t``: ``(len(sizes), len(fixed), seeds)``; ``theory_vs_*``: per fixed size a
-    pair ``(grid, loss)``; ``asymptote_100``: the large-``n`` loss at ``n = 100`` (title).
+    pair ``(grid, loss)``; ``asymptote_100``: the large-``n`` loss at ``n = 100`` (legend). The
+    y range holds every simulated point with its bar and the whole theory curve (its peak at
+    ``N = T`` included: the ridgeless loss is finite on the grid, which leaves out ``N = T``).
     """
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    fig = new_figure("two", 3.2)
     axes = fig.subplots(1, 2, sharey=True)
     panels = (
         (axes[0], vs_n, theory_vs_n, "N (features)", "T"),
         (axes[1], vs_t, theory_vs_t, "T (samples)", "N"),
     )
+    c_asym = asymptote_100 * 100**alpha
+    extent = []
     for ax, sim_all, theory, label, other in panels:
+        ax.set(xscale="log", yscale="log")
         for j, f in enumerate(fixed):
             mean, se = _mean_se(sim_all[:, j, :], axis=1, ddof=1)
             c = f"C{j}"
-            ax.errorbar(sizes, mean, 2 * se, fmt="o", ms=4, color=c, label=f"{other} = {f}")
+            sim_points(ax, sizes, mean, 2 * se, color=c, label=f"{other} = {f}")
             g, th = theory[j]
-            ax.plot(g, np.where(np.isfinite(th), th, np.nan), "-", color=c, lw=1)
+            g, th = _split_at(np.asarray(g, dtype=float), np.asarray(th, dtype=float), f)
+            theory_line(ax, g, th, color=c)
             ax.axvline(f, color=c, ls=":", lw=0.8)
+            extent += [mean + 2 * se, mean, th]
         ax.axvline(m, color="k", ls="--", lw=0.8)
-        ax.text(m * 1.05, 0.02, "M", transform=ax.get_xaxis_transform())
+        ax.text(m * 1.08, 0.03, "M", transform=ax.get_xaxis_transform(), fontsize=7)
         ax.axhline(noise, color="0.5", lw=0.6)
-        ax.set(xscale="log", yscale="log", xlabel=label)
-        ax.legend(fontsize=8, title=f"fixed {other}")
+        ax.set_xlabel(label)
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [
+            Line2D([], [], color="0.3", lw=1),
+            Line2D([], [], color="0.3", ls=":", lw=0.8),
+            Line2D([], [], color="0.5", lw=0.6),
+        ]
+        labels += ["deterministic equivalent", f"{label.split()[0]} = {other}", "noise σ²"]
+        ax.legend(handles, labels, title=f"markers: fixed {other} (± 2 s.e.)", loc="lower left")
+    axes[0].set_ylim(*_log_limits(*extent))
     axes[0].set_ylabel("test loss")
     fig.suptitle(
-        f"MRS linear random features, ridgeless, α = {alpha:g}, M = {m}, σ² = {noise:g} "
-        f"(lines: deterministic equivalent; asymptote E ≈ {asymptote_100 * 100**alpha:.3g}·n^-α)"
+        f"MRS linear random features, ridgeless: α = {alpha:g}, M = {m}, σ² = {noise:g}; "
+        f"large-n asymptote E ≈ {c_asym:.3g}" + power_label("n", r"-\alpha", prefix=r"\cdot ")
     )
     return fig
 
 
+@styled
 def ridge_figure(
     *,
     m,
@@ -180,53 +250,66 @@ def ridge_figure(
     ``(len(ns_ridge), len(ridge_grid))``; ``optimum``: per ``N`` the pair ``(δ*, E(δ*))``;
     ``ridgeless``/``tuned``: ``(len(ns_sweep), seeds)``.
     """
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    fig = new_figure("two", 3.2)
     axes = fig.subplots(1, 2)
     ax = axes[0]
+    ax.set(xscale="log", yscale="log")
+    extent = []
     for k, n in enumerate(ns_ridge):
         c = f"C{k}"
         mean, se = _mean_se(vs_ridge[k], axis=1, ddof=1)
-        ax.errorbar(ridges, mean, 2 * se, fmt="o", ms=4, color=c, label=f"N = {n}")
-        ax.plot(ridge_grid, theory_vs_ridge[k], "-", color=c, lw=1)
-        ax.plot([optimum[k][0]], [optimum[k][1]], "*", color=c, ms=12, mec="k")
+        sim_points(ax, ridges, mean, 2 * se, color=c, label=f"N = {n}")
+        theory_line(ax, ridge_grid, theory_vs_ridge[k], color=c)
+        ax.plot([optimum[k][0]], [optimum[k][1]], "*", color=c, ms=8, mec="k", mew=0.5)
+        extent += [mean, mean + 2 * se, theory_vs_ridge[k]]
+    ax.plot([], [], "*", color="0.5", mec="k", mew=0.5, label="optimum δ* (theory)")
+    theory_line(ax, [], [], color="0.3", label="deterministic equivalent")
     ax.set(
-        xscale="log",
-        yscale="log",
+        ylim=_log_limits(*extent),
         xlabel="ridge δ (kernel scale)",
         ylabel="test loss",
-        title=f"T = {t}: loss vs ridge (★ = optimum δ*)",
+        title=f"T = {t}: loss vs ridge",
     )
-    ax.legend(fontsize=8)
+    ax.legend(loc="upper left", title="markers: simulation (± 2 s.e.)")
     ax = axes[1]
+    ax.set(xscale="log", yscale="log")
+    extent = []
     for sim, label, c, grid, th in (
         (ridgeless, "ridgeless", "C3", n_grid, theory_ridgeless),
         (tuned, "optimal ridge δ*(N)", "C2", n_grid_tuned, theory_tuned),
     ):
         mean, se = _mean_se(sim, axis=1, ddof=1)
-        ax.errorbar(ns_sweep, mean, 2 * se, fmt="o", ms=4, color=c, label=label)
-        ax.plot(grid, th, "-", color=c, lw=1)
-    ax.axvline(t, color="k", ls=":", lw=0.8)
-    ax.axhline(noise, color="0.5", lw=0.6)
-    ax.set(xscale="log", yscale="log", xlabel="N (features)", title=f"T = {t}: loss vs N")
-    ax.legend(fontsize=8)
+        sim_points(ax, ns_sweep, mean, 2 * se, color=c, label=f"{label}: simulation")
+        theory_line(ax, grid, th, color=c, label=f"{label}: theory")
+        extent += [mean, mean + 2 * se, th]
+    ax.axvline(t, color="k", ls=":", lw=0.8, label="N = T")
+    ax.axhline(noise, color="0.5", lw=0.6, label="noise σ²")
+    ax.set(
+        ylim=_log_limits(*extent),
+        xlabel="N (features)",
+        ylabel="test loss",
+        title=f"T = {t}: loss vs N",
+    )
+    ax.legend(loc="lower left")
     fig.suptitle(
         f"MRS ridge regression, α = {alpha:g}, M = {m}, σ² = {noise:.2g} "
-        "(points: simulation, teacher-averaged; lines: deterministic equivalent)"
+        "(simulation teacher-averaged)"
     )
     return fig
 
 
+@styled
 def spectrum_figure(*, m, n, t, b, spectra: dict[str, np.ndarray]) -> Figure:
     """MRS §5: feature-covariance spectra (each divided by its second eigenvalue) and ``k^(−b)``."""
-    fig = Figure(figsize=(6.5, 4.8), layout="constrained")
+    fig = new_figure("one", 2.8)
     ax = fig.subplots()
     k = np.arange(1, n + 1)
     for i, (kind, ev) in enumerate(spectra.items()):
         ev = np.where(ev > 0, ev, np.nan) / ev[1]
-        ax.plot(k, ev, "-", color=f"C{i}", lw=1.5, label=f"{kind} features")
-    ax.plot(k, (k / 2.0) ** (-b), "k--", lw=0.8, label=f"k^(−{b:g})")
+        ax.plot(k, ev, "-", color=f"C{i}", lw=1.2, label=f"{kind} features")
+    theory_line(ax, k, (k / 2.0) ** (-b), ls="--", lw=0.8, label=power_label("k", f"-{b:g}"))
     ax.axvline(m, color="k", ls=":", lw=0.8)
-    ax.text(m * 1.05, 0.9, "M", transform=ax.get_xaxis_transform())
+    ax.text(m * 1.08, 0.9, "M", transform=ax.get_xaxis_transform(), fontsize=7)
     ref = spectra.get("relu", next(iter(spectra.values())))
     low = np.nanmin(ref[ref > 0]) / ref[1]
     ax.set(
@@ -235,50 +318,36 @@ def spectrum_figure(*, m, n, t, b, spectra: dict[str, np.ndarray]) -> Figure:
         xlabel="index k",
         ylabel="eigenvalue / eigenvalue₂",
         ylim=(low / 30, 30),
-        title=f"feature spectra: M = {m}, N = {n}, T = {t}, b = {b:g}",
     )
-    ax.legend(fontsize=8)
+    ax.set_title(f"feature spectra: M = {m}, N = {n}, T = {t}, b = {b:g}", fontsize=7)
+    ax.legend(loc="lower left")
     return fig
 
 
-_REGIME_TITLES = {
-    "e_N": ("resolution-limited in N (T = {big})", "N"),
-    "e_T": ("resolution-limited in T (N = {big})", "T"),
-    "variance exponent in T": ("variance-limited in T (N = {small}): E − E(N, ∞)", "T"),
-    "variance exponent in N": ("variance-limited in N (T = {small}): E − E(∞, T)", "N"),
-}
-
-
+@styled
 def regimes_figure(
     regimes: ScalingRegimes, *, big: int, var_small: int, n_latent: int, var_latent: int
 ) -> Figure:
-    """Bahri et al.'s four regimes on a 2×2 grid, with fitted, theory and asymptotic exponents."""
-    fig = Figure(figsize=(10, 8), layout="constrained")
+    """Bahri et al.'s four regimes on a 2×2 grid: simulation (markers, ± 2 s.e.), theory at the
+    same sizes (line) and the asymptotic slope (dotted), each exponent in the legend."""
+    fig = new_figure("two", 5.0)
     axes = fig.subplots(2, 2)
     for i, (curve, row) in enumerate(zip(regimes.curves, regimes.rows, strict=True)):
         ax = axes.flat[i]
+        ax.set(xscale="log", yscale="log")
         mean, se = _mean_se(curve.sim, axis=0, ddof=1)
         c = "C0" if i < 2 else "C3"
         label = f"simulation: {row.measured:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]"
-        ax.errorbar(curve.x, mean, 2 * se, fmt="o", ms=5, color=c, label=label)
-        ax.plot(
-            curve.x,
-            curve.theory,
-            "-",
-            color="k",
-            lw=1,
-            label=f"theory, same sizes: {row.predicted:.3f}",
-        )
+        sim_points(ax, curve.x, mean, 2 * se, color=c, label=label)
+        theory_line(ax, curve.x, curve.theory, label=f"theory, same sizes: {row.predicted:.3f}")
         asym = float(row.extras["asymptote"])
         ref = curve.theory[0] * (curve.x / curve.x[0]) ** (-asym)
-        ax.plot(curve.x, ref, ":", color="0.5", lw=1, label=f"asymptote: {asym:g}")
-        title, xlabel = _REGIME_TITLES.get(curve.quantity, (curve.quantity, "size"))
-        ax.set(
-            xscale="log", yscale="log", title=title.format(big=big, small=var_small), xlabel=xlabel
-        )
-        ax.legend(fontsize=8, title=curve.quantity, title_fontsize=8)
-    axes[0, 0].set_ylabel("test loss")
-    axes[1, 0].set_ylabel("test loss − limit")
+        theory_line(ax, curve.x, ref, ls=":", color="0.5", label=f"asymptote: {asym:g}")
+        title, xlabel, ylabel = _REGIME_TITLES.get(curve.quantity, (curve.quantity, "size", ""))
+        ax.set(title=title.format(big=big, small=var_small), xlabel=xlabel, ylabel=ylabel)
+        size_ticks(ax, curve.x)
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.legend(loc="upper right", title="exponent of the loss")
     fig.suptitle(
         f"Bahri et al. regimes, linear random features, b = {regimes.b:g}, a = {regimes.a:g}, "
         f"M = {n_latent} (resolution) / {var_latent} (variance)"
@@ -286,6 +355,7 @@ def regimes_figure(
     return fig
 
 
+@styled
 def dynamics_figure(
     flow: FlowScaling,
     *,
@@ -303,7 +373,7 @@ def dynamics_figure(
     ``reuse_test``/``reuse_train``: ``(len(reuse_t), seeds, n_t)``; ``reuse_*_th``:
     ``(len(reuse_t), n_t)``.
     """
-    fig = Figure(figsize=(16, 4.8), layout="constrained")
+    fig = new_figure("two", 3.6)
     axes = fig.subplots(1, 3)
     times, sizes, theory = flow.times, flow.sizes, flow.theory
     ylim = (0.5 * theory.min(), 2 * theory.max())
@@ -323,7 +393,8 @@ def dynamics_figure(
         ref,
         "k:",
         lw=0.8,
-        label=f"t^(−{asym:g}); fit {e_t.measured:.3f}, theory {e_t.predicted:.3f}",
+        label=power_label("t", f"-{asym:g}")
+        + f": fit {e_t.measured:.3f}, theory {e_t.predicted:.3f}",
     )
     ax.set(
         xscale="log",
@@ -331,9 +402,10 @@ def dynamics_figure(
         xlabel="time t",
         ylabel="test loss",
         ylim=ylim,
-        title=f"(a) population gradient flow, M = {gf_latent}",
+        title=f"(a) gradient flow, M = {gf_latent}",
     )
-    ax.legend(fontsize=7, ncol=2)
+    ax.plot([], [], "-", color="0.4", lw=0.9, label="BAP theory")
+    legend_below(ax, ncol=2)
 
     ax = axes[1]
     for s in range(len(sizes)):
@@ -355,12 +427,14 @@ def dynamics_figure(
     ax.text(
         0.03,
         0.05,
-        f"N* ∝ C^{n_row.measured:.3f} (theory {n_row.predicted:.3f}, asymptote "
-        f"{float(n_row.extras['asymptote']):.3f})\n"
-        f"E* ∝ C^{l_row.measured:.3f} (theory {l_row.predicted:.3f}, asymptote "
-        f"{float(l_row.extras['asymptote']):.3f})",
+        "N* ∝ "
+        + power_label("C", f"{n_row.measured:.3f}")
+        + f" (theory {n_row.predicted:.3f}, asympt. {float(n_row.extras['asymptote']):.3f})\n"
+        + "E* ∝ "
+        + power_label("C", f"{l_row.measured:.3f}")
+        + f" (theory {l_row.predicted:.3f}, asympt. {float(l_row.extras['asymptote']):.3f})",
         transform=ax.transAxes,
-        fontsize=8,
+        fontsize=5.5,
     )
     ax.set(
         xscale="log",
@@ -370,7 +444,8 @@ def dynamics_figure(
         ylim=ylim,
         title="(b) compute-optimal frontier",
     )
-    ax.legend(fontsize=8, loc="upper right")
+    ax.plot([], [], "-", color="0.7", lw=0.8, label="theory curve, one per N")
+    legend_below(ax)
 
     ax = axes[2]
     for k, t in enumerate(reuse_t):
@@ -401,8 +476,10 @@ def dynamics_figure(
         xlabel="time t",
         ylabel="loss",
         ylim=(max(1e-3 * np.min(reuse_test_th), 1e-12), 2 * top),
-        title=f"(c) data reuse: N = {reuse_n}, train–test gap",
+        title=f"(c) data reuse, N = {reuse_n}",
     )
-    ax.legend(fontsize=7, ncol=2)
+    ax.plot([], [], "-", color="0.4", lw=0.9, label="test (theory)")
+    ax.plot([], [], "--", color="0.4", lw=0.9, label="train (theory)")
+    legend_below(ax, ncol=2)
     fig.suptitle(f"BAP dynamics of linear random features, b = {flow.b:g}, a = {flow.a:g}")
     return fig

@@ -15,16 +15,19 @@ from pathlib import Path
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from scipy import stats
 
-from simulations.plotting import stamp
+from simulations.plotting import new_figure, save, stamp, styled
 
 __all__ = ["plot_frontier", "plot_isoflop", "plot_pairs", "plot_residuals", "save_figures"]
 
 
+@styled
 def plot_isoflop(rep, note: str = "") -> Figure | None:
-    """IsoFLOP profiles (approach 2) or training curves and envelope (approach 1)."""
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    """IsoFLOP profiles (approach 2: points, parabola fits as lines, ★ their vertices) or training
+    curves and envelope (approach 1)."""
+    fig = new_figure("one", 3.0)
     ax = fig.add_subplot()
     if "2" in rep.fits:
         profiles = rep.fits["2"].profiles
@@ -43,7 +46,8 @@ def plot_isoflop(rep, note: str = "") -> Figure | None:
                     label=f"C={p.budget:.2g}",
                 )
             if np.isfinite(p.n_opt):
-                ax.plot(p.n_opt, p.loss_opt, marker="*" if p.used else "x", color="k", ms=7)
+                ax.plot(p.n_opt, p.loss_opt, marker="*" if p.used else "x", color="k", ms=6)
+        ax.plot([], [], "k*", ms=6, label="vertex (optimum)")
         ax.set_title("approach 2: IsoFLOP profiles (grey: refused)")
         ax.set_xlabel("parameters N")
     elif "1" in rep.fits:
@@ -58,7 +62,7 @@ def plot_isoflop(rep, note: str = "") -> Figure | None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylabel("loss")
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(fontsize=5.5, ncol=2, title="budgets C (FLOP)", title_fontsize=6)
     return stamp(fig, note)
 
 
@@ -76,6 +80,7 @@ def _ols_band(x, y, grid, ci):
     return np.exp(pred), np.exp(pred - half), np.exp(pred + half)
 
 
+@styled
 def plot_frontier(rep, note: str = "") -> Figure | None:
     """``N*(C)`` of each approach with its fit and band (t-band for 1/2, bootstrap for 3)."""
     from simulations.scalefit.laws import compute_optimal
@@ -84,16 +89,16 @@ def plot_frontier(rep, note: str = "") -> Figure | None:
     has3 = fit3 is not None and fit3.law.allocation is not None
     if not (has3 or "1" in rep.fits or "2" in rep.fits):
         return None
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    fig = new_figure("one", 2.8)
     ax = fig.add_subplot()
     C = rep.table.C
     grid = np.geomspace(C.min(), max(C.max(), rep.c_target), 100)
     for k, color in (("1", "C0"), ("2", "C1")):
         if k in rep.fits:
             f = rep.fits[k]
-            ax.scatter(f.budgets, f.n_opt, s=14, color=color)
+            ax.scatter(f.budgets, f.n_opt, s=10, color=color, label=f"approach {k}: optima")
             mid, lo, hi = _ols_band(f.budgets, f.n_opt, grid, rep.ci)
-            ax.plot(grid, mid, color=color, label=f"approach {k}: a = {f.a:.3f}")
+            ax.plot(grid, mid, color=color, label=f"approach {k}: fit, a = {f.a:.3f}")
             if lo is not None:
                 ax.fill_between(grid, lo, hi, color=color, alpha=0.2)
     fit3 = rep.fits.get("3")
@@ -115,9 +120,10 @@ def plot_frontier(rep, note: str = "") -> Figure | None:
                 ax.fill_between(grid, np.exp(q[0]), np.exp(q[1]), color="C2", alpha=0.2)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("compute C")
+    ax.set_xlabel("compute C (FLOP)")
     ax.set_ylabel("compute-optimal parameters N*")
-    ax.legend(fontsize=7)
+    ax.set_title(r"$N^*(C) \propto C^{a}$" + f"; bands: {rep.ci:.0%} intervals")
+    ax.legend(fontsize=5.5)
     return stamp(fig, note)
 
 
@@ -127,12 +133,13 @@ def _with_theta(fit, theta):
     return dataclasses.replace(fit, theta=theta)
 
 
+@styled
 def plot_residuals(rep, note: str = "") -> Figure | None:
     """Approach 3's residuals ``log L̂ − log L`` against ``N`` and ``D``."""
     fit = rep.fits.get("3")
     if fit is None:
         return None
-    fig = Figure(figsize=(8, 3.4), layout="constrained")
+    fig = new_figure("two", 2.6)
     for i, (x, label) in enumerate(((rep.table.N, "parameters N"), (rep.table.D, "tokens D"))):
         ax = fig.add_subplot(1, 2, i + 1)
         ax.scatter(x, fit.residuals, s=8)
@@ -144,6 +151,7 @@ def plot_residuals(rep, note: str = "") -> Figure | None:
     return stamp(fig, note)
 
 
+@styled
 def plot_pairs(rep, note: str = "") -> Figure | None:
     """Bootstrap pairs plot of approach 3's internal parameters."""
     fit = rep.fits.get("3")
@@ -151,7 +159,7 @@ def plot_pairs(rep, note: str = "") -> Figure | None:
         return None
     names = list(fit.law.theta_names)
     p = len(names)
-    fig = Figure(figsize=(1.8 * p, 1.8 * p), layout="constrained")
+    fig = new_figure("two", 7.0)
     for i in range(p):
         for j in range(p):
             ax = fig.add_subplot(p, p, i * p + j + 1)
@@ -165,14 +173,20 @@ def plot_pairs(rep, note: str = "") -> Figure | None:
                 ax.set_xlabel(names[j], fontsize=7)
             if j == 0:
                 ax.set_ylabel(names[i], fontsize=7)
-            ax.tick_params(labelsize=5)
+            ax.tick_params(labelsize=4.5)
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.yaxis.set_major_locator(MaxNLocator(3))
+            if i != p - 1:
+                ax.tick_params(labelbottom=False)
+            if j != 0:
+                ax.tick_params(labelleft=False)
     fig.suptitle("bootstrap replicates (red: point estimate)", fontsize=9)
     return stamp(fig, note)
 
 
 def save_figures(rep, out, note: str = "") -> list[Path]:
-    """Write ``isoflop.png``, ``frontier.png``, ``residuals.png``, ``pairs.png`` (those that
-    apply) into ``out``."""
+    """Write ``isoflop``, ``frontier``, ``residuals``, ``pairs`` (those that apply; PNG and PDF:
+    :func:`simulations.plotting.save`) into ``out``; returns the PNG paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -187,7 +201,5 @@ def save_figures(rep, out, note: str = "") -> list[Path]:
             break
         fig = make(rep, note)
         if fig is not None:
-            path = out / f"{name}.png"
-            fig.savefig(path, dpi=110)
-            written.append(path)
+            written.append(save(fig, out / name)[0])
     return written

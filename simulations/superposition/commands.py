@@ -16,7 +16,7 @@ from pathlib import Path
 import xarray as xr
 
 from simulations import compare as comparison
-from simulations.plotting import stamp
+from simulations.plotting import save, stamp
 from simulations.superposition import plots
 from simulations.superposition.analysis import (
     PARAM_NAMES,
@@ -39,8 +39,7 @@ def _save_data(data: xr.Dataset, path: Path) -> None:
 
 
 def _save_figure(fig, path: Path, note: str) -> None:
-    stamp(fig, note)
-    fig.savefig(path, dpi=120)
+    save(stamp(fig, note), path)
 
 
 def _sweep_and_compare(

@@ -1,8 +1,9 @@
 """Figures of superposition sweeps (matplotlib only; nothing is saved or shown here).
 
 ``draw_*`` functions draw one panel on a given ``Axes``; ``plot_*`` functions build and return a
-:class:`matplotlib.figure.Figure` (not registered with pyplot: save it with ``fig.savefig`` or
-display it in a notebook). Inputs: the tidy dataset of :func:`.experiment.run_config` and the
+:class:`matplotlib.figure.Figure` in the house style of :mod:`simulations.plotting` (not
+registered with pyplot: save it with :func:`simulations.plotting.save` or display it in a
+notebook). Inputs: the tidy dataset of :func:`.experiment.run_config` and the
 rows of :func:`.analysis.comparison_rows`.
 """
 
@@ -17,8 +18,10 @@ import numpy as np
 import xarray as xr
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 from simulations.compare import ComparisonRow
+from simulations.plotting import legend_below, new_figure, size_ticks, styled
 from simulations.superposition.analysis import (
     diverged_counts,
     exponent_rows,
@@ -70,8 +73,12 @@ def _setting(data: xr.Dataset, s: int) -> tuple[str, float, float]:
 
 
 def setting_label(law: str, gamma: float, alpha: float) -> str:
-    """``"power α=1.5, γ=-1"`` (``alpha`` only for the power law)."""
-    return f"{law} α={alpha:g}, γ={gamma:g}" if law == "power" else f"{law}, γ={gamma:g}"
+    """``"power α=1.5, γ=−1"`` (``alpha`` only for the power law; a true minus sign)."""
+    g = f"{gamma:g}".replace("-", "−")
+    return f"{law} α={alpha:g}, γ={g}" if law == "power" else f"{law}, γ={g}"
+
+
+_ALPHA_M = r"$\alpha_m$"
 
 
 def draw_loss_vs_m(
@@ -101,12 +108,12 @@ def draw_loss_vs_m(
         r = fits.get((law, gamma, alpha))
         label = setting_label(law, gamma, alpha)
         if r is not None and math.isfinite(r.measured):
-            label += f": α_m={r.measured:.2f}"
+            label += f": {_ALPHA_M} = {r.measured:.2f}"
         if n_div[s]:
             label += f" ({n_div[s]} diverged, left out)"
         marker = "o" if gamma < 0 else "s"
         ax.errorbar(
-            widths, mean, yerr=sd, fmt=marker + "-", color=colors[s], label=label, ms=4, lw=1
+            widths, mean, yerr=sd, fmt=marker + "-", color=colors[s], label=label, ms=3, lw=0.8
         )
         if alpha not in weak_drawn:
             weak_drawn.add(alpha)
@@ -114,23 +121,26 @@ def draw_loss_vs_m(
             ax.plot(widths, weak, "--", color=colors[s], lw=1, alpha=0.7)
     ref = _nanmean(data["final_loss"].values) * widths[0] / widths
     ax.plot(widths, ref, ":", color="gray", label="∝ 1/m")
+    ax.plot([], [], "--", color="0.4", lw=1, label="weak-superposition sum (theory)")
     ax.set(
         xscale="log",
         yscale="log",
         xlabel="width m",
-        ylabel="final loss",
-        title=f"{law} frequencies (dashed: weak-superposition sum)",
+        ylabel="final loss (mean ± sd)",
+        title=f"{law} frequencies",
     )
-    ax.legend(fontsize=7)
+    size_ticks(ax, widths)
+    legend_below(ax)
     return ax
 
 
+@styled
 def plot_loss_vs_m(
     data: xr.Dataset, rows: Sequence[ComparisonRow], *, exp_scale: float = 400.0
 ) -> Figure:
     """:func:`draw_loss_vs_m`, one panel per frequency law (strong and weak together)."""
     laws = list(dict.fromkeys(str(v) for v in data["law"].values))
-    fig = Figure(figsize=(5.2 * len(laws), 4.2), layout="tight")
+    fig = new_figure("one" if len(laws) == 1 else "two", 3.5)
     axes = fig.subplots(1, len(laws), squeeze=False)[0]
     for ax, law in zip(axes, laws, strict=True):
         draw_loss_vs_m(ax, data, rows, law, exp_scale=exp_scale)
@@ -171,14 +181,15 @@ def draw_exponents(
             capsize=2,
             label=f"measured, {regime} (γ {sign} 0)",
         )
-    ax.set(xlabel="frequency exponent α", ylabel="model exponent α_m", ylim=(-0.6, 2.6))
-    ax.legend(fontsize=7)
+    ax.set(xlabel="frequency exponent α", ylabel=f"model exponent {_ALPHA_M}", ylim=(-0.6, 2.6))
+    ax.legend(fontsize=5.5, loc="upper left")
     return ax
 
 
+@styled
 def plot_exponents(rows: Sequence[ComparisonRow], *, n: int, widths: Sequence[int]) -> Figure:
     """:func:`draw_exponents` in a figure of its own."""
-    fig = Figure(figsize=(5.5, 4.2), layout="tight")
+    fig = new_figure("one", 2.8)
     draw_exponents(fig.subplots(), rows, n=n, widths=widths)
     return fig
 
@@ -193,11 +204,12 @@ def draw_norm_histogram(ax: Axes, data: xr.Dataset, setting: int) -> Axes:
         ax.step(centers, h, where="mid", color=colors[k], label=f"m = {m}")
     ax.axvline(0.5, color="gray", lw=0.8, ls=":")
     ax.axvline(1.0, color="gray", lw=0.8, ls="--")
-    ax.set(xlabel="‖W_i‖", ylabel="fraction of rows", yscale="log")
-    ax.set_title(setting_label(*_setting(data, setting)), fontsize=8)
+    ax.set(xlabel="row norm ‖W_i‖", ylabel="fraction of rows", yscale="log")
+    ax.set_title(setting_label(*_setting(data, setting)), fontsize=7)
     return ax
 
 
+@styled
 def plot_norm_histograms(
     data: xr.Dataset, *, setting_filter: Callable[[xr.Dataset, int], bool] | None = None
 ) -> Figure:
@@ -206,14 +218,26 @@ def plot_norm_histograms(
     settings = [
         s for s in range(data.sizes["setting"]) if setting_filter is None or setting_filter(data, s)
     ][:6]
-    fig = Figure(figsize=(3.6 * len(settings), 3.2), layout="tight")
-    axes = fig.subplots(1, len(settings), squeeze=False)[0]
-    for ax, s in zip(axes, settings, strict=True):
+    cols = min(3, max(1, len(settings)))
+    rows = max(1, math.ceil(len(settings) / cols))
+    fig = new_figure("one" if cols == 1 else "two", 2.0 * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, s in zip(axes, settings, strict=False):
         draw_norm_histogram(ax, data, s)
-    axes[0].legend(fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes[len(settings) :]:
+        ax.axis("off")
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles += [
+        Line2D([], [], color="gray", lw=0.8, ls=":"),
+        Line2D([], [], color="gray", lw=0.8, ls="--"),
+    ]
+    labels += ["1/2 (represented)", "1 (strongly represented)"]
+    fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), fontsize=5.5)
     return fig
 
 
+@styled
 def plot_phase_diagram(data: xr.Dataset, rows: Sequence[ComparisonRow]) -> Figure:
     """Maps over ``(gamma, alpha)`` (power law) of ``phi_1/2`` at the largest width and of the
     measured ``alpha_m``, with the predicted weak/strong boundary ``gamma = 0``. Settings with
@@ -237,14 +261,14 @@ def plot_phase_diagram(data: xr.Dataset, rows: Sequence[ComparisonRow]) -> Figur
         am[i, j] = np.nan if r is None else r.measured
         if r is not None and not r.determined:
             vague.append((g, a))
-    fig = Figure(figsize=(10, 4), layout="tight")
+    fig = new_figure("two", 2.9)
     axes = fig.subplots(1, 2)
     for ax, z, title, cmap in (
         (axes[0], phi, f"φ½ at m = {int(data['m'].values[-1])}", "magma"),
-        (axes[1], am, "measured α_m", "viridis"),
+        (axes[1], am, f"measured {_ALPHA_M}", "viridis"),
     ):
         mesh = ax.pcolormesh(gammas, alphas, z, shading="nearest", cmap=cmap)
-        fig.colorbar(mesh, ax=ax)
+        fig.colorbar(mesh, ax=ax, label=title.split(" at ")[0].replace("measured ", ""))
         ax.axvline(0.0, color="w", ls="--", lw=1.5, label="predicted boundary γ = 0")
         if marked:
             gx, ay = zip(*marked, strict=True)
@@ -253,8 +277,8 @@ def plot_phase_diagram(data: xr.Dataset, rows: Sequence[ComparisonRow]) -> Figur
     if vague:
         gx, ay = zip(*vague, strict=True)
         axes[1].plot(gx, ay, "o", mfc="none", mec="0.6", ms=9, label="not determined")
-        axes[1].legend(fontsize=7, loc="lower left")
-    axes[0].legend(fontsize=7, loc="lower left")
+        axes[1].legend(fontsize=5.5, loc="lower left")
+    axes[0].legend(fontsize=5.5, loc="lower left")
     return fig
 
 
@@ -273,13 +297,15 @@ def draw_overlaps(ax: Axes, data: xr.Dataset) -> Axes:
     )
     ax.plot(widths, [theory.welch_bound(n, int(m)) for m in widths], "k:", label="Welch bound")
     ax.set(xscale="log", yscale="log", xlabel="width m", ylabel="mean squared overlap")
-    ax.legend(fontsize=7)
+    size_ticks(ax, widths)
+    ax.legend(fontsize=5.5, loc="lower left")
     return ax
 
 
+@styled
 def plot_overlaps(data: xr.Dataset) -> Figure:
     """:func:`draw_overlaps` in a figure of its own."""
-    fig = Figure(figsize=(5.2, 4.2), layout="tight")
+    fig = new_figure("one", 2.7)
     draw_overlaps(fig.subplots(), data)
     return fig
 
@@ -298,19 +324,29 @@ def draw_phi_vs_gamma(ax: Axes, data: xr.Dataset, alpha: float) -> Axes:
         ax.axhline(theory.predicted_phi_half(n, int(m), "weak"), color=colors[k], ls=":", lw=0.8)
     ax.axvline(0.0, color="gray", ls="--", lw=1)
     ax.set(
-        xlabel="weight decay γ", ylabel="φ½", title=f"α = {alpha:g} (dotted: m/n)", ylim=(0, 1.05)
+        xlabel="weight decay γ",
+        ylabel="φ½ (fraction of rows with ‖W_i‖ > 1/2)",
+        title=f"α = {alpha:g}",
+        ylim=(0, 1.05),
     )
     return ax
 
 
+@styled
 def plot_phi_vs_gamma(data: xr.Dataset) -> Figure:
     """:func:`draw_phi_vs_gamma`, one panel per ``alpha``."""
     alphas = np.unique(data["alpha"].values)
-    fig = Figure(figsize=(4.2 * len(alphas), 3.6), layout="tight")
+    fig = new_figure("one" if len(alphas) == 1 else "two", 2.9)
     axes = fig.subplots(1, len(alphas), squeeze=False)[0]
     for ax, a in zip(axes, alphas, strict=True):
         draw_phi_vs_gamma(ax, data, float(a))
-    axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles += [
+        Line2D([], [], color="0.4", ls=":", lw=0.8),
+        Line2D([], [], color="gray", ls="--", lw=1),
+    ]
+    labels += ["weak prediction m/n", "boundary γ = 0"]
+    fig.legend(handles, labels, loc="outside upper center", ncol=3, fontsize=5.5)
     return fig
 
 
@@ -332,30 +368,30 @@ def draw_exponent_vs_budget(ax: Axes, rows: Sequence[ComparisonRow], law: str) -
         marker = "o" if float(r.params["gamma"]) < 0 else "s"
         shift = 1.0 + 0.03 * (k - (len(sel) - 1) / 2)  # keep overlapping bars apart
         err = np.abs(np.array([e - lo, hi - e]))
-        ax.errorbar(
-            b * shift, e, yerr=err, fmt=marker + "-", color=colors[k], ms=4, capsize=2, label=label
-        )
+        ax.errorbar(b * shift, e, yerr=err, fmt=marker + "-", color=colors[k], ms=3, label=label)
         if math.isfinite(r.predicted):
             ax.axhline(r.predicted, color=colors[k], ls="--", lw=0.8)
     ax.set(
         xscale="log",
         xlabel="training budget (steps)",
-        ylabel="model exponent α_m",
-        title=f"{law} frequencies (dashed: predicted)",
+        ylabel=f"model exponent {_ALPHA_M}",
+        title=f"{law} frequencies",
     )
     if sel:  # the budgets themselves as ticks (log minor labels overlap)
         budgets = [b for b, *_ in parse_exponent_by_budget(sel[0].extras["exponent_by_budget"])]
         ax.set_xticks(budgets, [str(b) for b in budgets])
         ax.minorticks_off()
     if sel:
-        ax.legend(fontsize=7)
+        ax.plot([], [], "--", color="0.4", lw=0.8, label="predicted (same colour)")
+        legend_below(ax)
     return ax
 
 
+@styled
 def plot_exponent_vs_budget(rows: Sequence[ComparisonRow]) -> Figure:
     """:func:`draw_exponent_vs_budget`, one panel per frequency law of the rows."""
     laws = list(dict.fromkeys(str(r.params["law"]) for r in rows if r.quantity == "alpha_m"))
-    fig = Figure(figsize=(5.2 * max(1, len(laws)), 4.2), layout="tight")
+    fig = new_figure("one" if len(laws) <= 1 else "two", 3.0)
     axes = fig.subplots(1, max(1, len(laws)), squeeze=False)[0]
     for ax, law in zip(axes, laws, strict=False):
         draw_exponent_vs_budget(ax, rows, law)
