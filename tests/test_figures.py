@@ -18,6 +18,7 @@ import matplotlib.text as mtext
 import numpy as np
 import pytest
 import xarray as xr
+from helpers import superposition_tidy
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -503,37 +504,7 @@ def test_lottery_exponent_vs_budget():
 # --------------------------------------------------------------------------------------------
 def _superposition(gammas=(-1.0, 0.5), alphas=(1.0, 1.5), laws=("power", "exponential", "linear")):
     """A tidy dataset like run_config's: loss = 2 m^-1 (gamma < 0) or 2 m^-(alpha - 1) (else)."""
-    from simulations.superposition import model
-
-    rng = np.random.default_rng(6)
-    n, widths, seeds = 128, np.array([8, 16, 32]), 3
-    settings = [("power", g, a) for g in gammas for a in alphas]
-    settings += [(law, g, 0.0) for law in laws if law != "power" for g in gammas]
-    shape = (len(settings), widths.size, seeds)
-    loss, phi = np.empty(shape), np.empty(shape)
-    for s, (_, g, a) in enumerate(settings):
-        slope = 1.0 if g < 0 else max(a - 1.0, 0.2)
-        loss[s] = 2.0 * widths[:, None] ** -slope * _noisy(rng, (widths.size, seeds), 0.01)
-        phi[s] = 1.0 if g < 0 else (widths / n)[:, None] + 0.005 * rng.random((widths.size, seeds))
-    hist = rng.random((*shape, model.HIST_BINS))
-    return xr.Dataset(
-        {
-            "final_loss": (("setting", "m", "seed"), loss),
-            "phi_half": (("setting", "m", "seed"), phi),
-            "overlap_sq_represented": (("setting", "m", "seed"), 1.1 / widths[:, None] + 0 * loss),
-            "norm_hist": (("setting", "m", "seed", "norm_bin"), hist / hist.sum(-1, keepdims=True)),
-        },
-        coords={
-            "setting": np.arange(len(settings)),
-            "law": ("setting", [s[0] for s in settings]),
-            "gamma": ("setting", [s[1] for s in settings]),
-            "alpha": ("setting", [s[2] for s in settings]),
-            "m": widths,
-            "seed": np.arange(seeds),
-            "norm_bin": (np.arange(model.HIST_BINS) + 0.5) * model.HIST_WIDTH,
-        },
-        attrs={"n": n},
-    )
+    return superposition_tidy(gammas, alphas, laws, seed=6)
 
 
 def _with_budgets(rows):
