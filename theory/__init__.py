@@ -1,13 +1,15 @@
 """What the mathematics predicts: pure functions in float64, no training, no plotting.
 
-Submodules (imported lazily): ``plrf`` (power-law random features, Paquette et al. 2024),
+Submodules (imported lazily): ``plrf`` (power-law random features, Paquette et al. 2024;
+``plrf_training``: its exact dynamics under schedules, momentum/DANA and batch size, with the
+schedules of ``schedules``),
 ``random_features`` (Maloney-Roberts-Sully, Bahri et al., Bordelon-Atanasov-Pehlevan),
 ``superposition`` (Liu, Liu & Gore 2025), ``lottery`` (Liu & Tegmark 2023).
 """
 
 import importlib
 
-__all__ = ["lottery", "plrf", "random_features", "superposition"]
+__all__ = ["lottery", "plrf", "plrf_training", "random_features", "schedules", "superposition"]
 
 
 def __getattr__(name):

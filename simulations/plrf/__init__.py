@@ -22,6 +22,11 @@ Layers, each importing only those above it in this list:
   limits), :func:`trend_rows`; :func:`measure_point` (ξ, η and ``P*(d)`` with bootstrap
   intervals at small d), :func:`comparison_rows`, :func:`summarize_curves`.
 * :mod:`.plots`: figures (functions returning a Figure; ``draw_*`` draw on an Axes).
+* :mod:`.dynamics` (between model and limits): SGD with a per-step learning rate and momentum
+  (heavy ball, Nesterov, DANA) in ``K̂``'s eigenbasis (:func:`sgd_scheduled`, :func:`sgd_momentum`,
+  :func:`trained_run`); :mod:`.training` (between sweeps and experiment): the training-procedure
+  studies (:class:`TrainingConfig`, :func:`run_study`); :mod:`.training_analysis` and
+  :mod:`.training_plots`: their measurements and figures.
 * :mod:`.commands`: the verbs :func:`phase_diagram`, :func:`compare` and :func:`run`
   (``solvable phase-diagram plrf``, ``solvable compare plrf``, ``solvable run plrf``).
 
@@ -53,9 +58,12 @@ __getattr__, __dir__, __all__ = lazy_exports(
         "model": (
             "DTYPES",
             "EigenbasisProblem",
+            "check_checkpoints",
+            "checkpointed_loop",
             "eigenbasis_problem",
             "expected_run",
             "learning_rate_from_scale",
+            "normal_draws",
             "resolve_learning_rate",
             "sample_embedding",
             "sgd_eigenbasis",
@@ -130,6 +138,37 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "loss_curves_by_size",
             "phase_plane",
             "plane_maps",
+        ),
+        "dynamics": (
+            "sgd_momentum",
+            "sgd_momentum_explicit",
+            "sgd_scheduled",
+            "trained_run",
+        ),
+        "training": (
+            "STUDIES",
+            "Procedure",
+            "TrainingConfig",
+            "build_procedures",
+            "parse_schedule",
+            "run_study",
+            "wfree_budget_table",
+            "wfree_curve_table",
+        ),
+        "training_analysis": (
+            "PARAMS",
+            "format_rows",
+            "frontier_exponents",
+            "rows_for",
+            "sgd_agreement",
+            "sgd_critical_batch",
+        ),
+        "training_plots": (
+            "batch_figure",
+            "collapse_figure",
+            "exponent_gain_map",
+            "procedure_curves",
+            "schedule_shape",
         ),
         "commands": (
             "compare",

@@ -26,8 +26,15 @@ import numpy as np
 
 from simulations import compare as comparison
 from simulations.compare import ComparisonRow
-from simulations.plotting import stamp
-from simulations.plrf import analysis, experiment, plots
+from simulations.plotting import save, stamp
+from simulations.plrf import (
+    analysis,
+    experiment,
+    plots,
+    training,
+    training_analysis,
+    training_plots,
+)
 from simulations.plrf.experiment import PhaseDiagramConfig, RunConfig
 from theory import plrf as theory_plrf
 
@@ -76,10 +83,9 @@ def phase_diagram(
     comparison.write_comparison_csv(small_rows, out / "crosscheck.csv", _PARAMS)
     _write_local_csv(trends, out / "local_exponents.csv")
     _write_p_star_csv(analysis.p_star_exponents(measurements), out / "p_star_exponents.csv")
-    stamp(plots.phase_plane(rows), note).savefig(out / "phase_diagram.png", dpi=120)
-    fig = plots.local_exponents(trends, measurements)
-    stamp(fig, note).savefig(out / "local_exponents.png", dpi=110)
-    stamp(plots.isoflop_grid(measurements), note).savefig(out / "isoflop.png", dpi=110)
+    save(stamp(plots.phase_plane(rows), note), out / "phase_diagram")
+    save(stamp(plots.local_exponents(trends, measurements), note), out / "local_exponents")
+    save(stamp(plots.isoflop_grid(measurements), note), out / "isoflop")
     print(analysis.format_three_way(rows, note=note))
     lo, hi = config.wfree_sizes
     print(
@@ -115,7 +121,7 @@ def _plane(
     rows = analysis.trend_rows(trends)
     comparison.write_comparison_csv(rows, out / "plane.csv", _PARAMS)
     _write_local_csv(trends, out / "local_exponents.csv")
-    stamp(plots.plane_maps(rows), note).savefig(out / "plane.png", dpi=110)
+    save(stamp(plots.plane_maps(rows), note), out / "plane")
     if note:
         print(f"[{note}]")
     print(_phase_summary(rows))
@@ -134,8 +140,48 @@ def _measure(curves, config: PhaseDiagramConfig) -> analysis.FrontierTrend:
 def compare(
     config: PhaseDiagramConfig, out: Path, *, progress: bool = True, note: str = ""
 ) -> list[ComparisonRow]:
-    """Measured vs predicted ξ, η: the same sweep and table as ``phase-diagram plrf``."""
+    """Measured vs predicted ξ, η: the same sweep and table as ``phase-diagram plrf``.
+
+    With ``--study schedules|momentum|batch``: a training-procedure study instead
+    (:mod:`simulations.plrf.training`, settings in ``config.training``), writing
+    ``comparison.csv`` and its figures.
+    """
+    if config.study != "exponents":
+        return _training_study(config, out, progress=progress, note=note)
     return phase_diagram(config, out, progress=progress, note=note)
+
+
+def _training_study(
+    config: PhaseDiagramConfig, out: Path, *, progress: bool = True, note: str = ""
+) -> list[ComparisonRow]:
+    """``compare plrf --study S``: run, measure, write ``comparison.csv`` and the figures."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    cfg, study = config.training, config.study
+    data = training.run_study(cfg, study, progress=progress)
+    rows = training_analysis.rows_for(study, data, cfg)
+    comparison.write_comparison_csv(rows, out / "comparison.csv", training_analysis.PARAMS)
+    title = f"PLRF α={cfg.alpha:g}, β={cfg.beta:g}, SGD d={cfg.sgd_d}, {cfg.sgd_seeds} seeds"
+    if study in ("schedules", "momentum"):
+        labels = [p.label() for p in data["procedures"]]
+        fig = training_plots.procedure_curves(data["sgd"].groups[0], labels, title=title)
+        save(stamp(fig, note), out / "loss_curves")
+    if study == "schedules":
+        save(
+            stamp(training_plots.schedule_shape(data["scan"], data["scan_d"]), note),
+            out / "schedule_shape",
+        )
+        save(stamp(training_plots.collapse_figure(data["collapse"]), note), out / "collapse")
+    elif study == "momentum":
+        save(stamp(training_plots.exponent_gain_map(rows), note), out / "exponent_gain")
+    else:
+        save(stamp(training_plots.batch_figure(data, cfg.factor), note), out / "critical_batch")
+    if note:
+        print(f"[{note}]")
+    print(training_analysis.format_rows(rows))
+    print(f"study {study}: {time.perf_counter() - t0:.0f} s; wrote {out / 'comparison.csv'}")
+    return rows
 
 
 def run(config: RunConfig, out: Path, *, progress: bool = True, note: str = "") -> None:
@@ -161,7 +207,7 @@ def run(config: RunConfig, out: Path, *, progress: bool = True, note: str = "") 
     title = (
         f"PLRF α={config.alpha:g}, β={config.beta:g}, d={config.d}, v={config.v}, B={config.batch}"
     )
-    stamp(plots.loss_curves(curves, title=title), note).savefig(out / "loss_curves.png", dpi=120)
+    save(stamp(plots.loss_curves(curves, title=title), note), out / "loss_curves")
     if note:
         print(f"[{note}]")
     print(f"{'step':>10} {'SGD mean':>12} {'± SE':>10} {'Volterra':>12} {'det. equiv.':>12}")

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from simulations.grid import Experiment, Grid
 from simulations.plrf import checks, limits, sweeps
 from simulations.plrf.checks import MAX_STEPS, PATHS
+from simulations.plrf.training import TrainingConfig
 from simulations.results import SweepResult
 from simulations.steps import geometric_sizes
 from simulations.sweep import check_memory, run_sweep
@@ -126,6 +127,10 @@ class PhaseDiagramConfig:
         plane_alphas: the α of the plane's grid (inadmissible 2α + 2β <= 1 skipped).
         plane_betas: the β of the plane's grid.
         plane_sizes: ``(a, b)``: the plane's W-free sizes run from 2^a to 2^b.
+        study: ``compare plrf`` only: ``exponents`` (the comparison above) or a training-procedure
+            study, ``schedules``, ``momentum`` or ``batch`` (:mod:`simulations.plrf.training`).
+        training: the training studies' settings
+            (:class:`~simulations.plrf.training.TrainingConfig`).
     """
 
     sizes: tuple[int, ...] = geometric_sizes(64, 1024)
@@ -146,6 +151,8 @@ class PhaseDiagramConfig:
     plane_alphas: tuple[float, ...] = PLANE_ALPHAS
     plane_betas: tuple[float, ...] = PLANE_BETAS
     plane_sizes: tuple[float, float] = (6.0, 20.0)
+    study: Literal["exponents", "schedules", "momentum", "batch"] = "exponents"
+    training: TrainingConfig = TrainingConfig()  # noqa: RUF009 (frozen: safe as a default)
 
     @classmethod
     def preset(cls, name: str) -> Self:
@@ -159,6 +166,7 @@ class PhaseDiagramConfig:
                 wfree_sizes=(6.0, 24.0),
                 per_octave=2,
                 plane_sizes=(6.0, 16.0),
+                training=TrainingConfig.preset("quick"),
             )
         if name == "paper":
             return cls(
@@ -169,13 +177,17 @@ class PhaseDiagramConfig:
                 wfree_sizes=(6.0, 40.0),
                 per_octave=8,
                 plane_sizes=(6.0, 28.0),
+                training=TrainingConfig.preset("paper"),
             )
         return cls()
 
     @property
     def out_suffix(self) -> str:
-        """Appended to the default output directory: ``-plane`` for the plane."""
-        return "-plane" if self.plane else ""
+        """Appended to the default output directory: ``-plane`` for the plane, ``-STUDY`` for a
+        training study."""
+        return ("-plane" if self.plane else "") + (
+            "" if self.study == "exponents" else f"-{self.study}"
+        )
 
     def plane_points(self) -> tuple[tuple[float, float], ...]:
         """The admissible (α, β) of the plane grid (``2α + 2β > 1``), α-major."""

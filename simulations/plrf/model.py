@@ -51,9 +51,12 @@ from theory.checks import check_int
 __all__ = [
     "DTYPES",
     "EigenbasisProblem",
+    "check_checkpoints",
+    "checkpointed_loop",
     "eigenbasis_problem",
     "expected_run",
     "learning_rate_from_scale",
+    "normal_draws",
     "resolve_learning_rate",
     "sample_embedding",
     "sgd_eigenbasis",
@@ -89,7 +92,7 @@ def resolve_learning_rate(params: Mapping[str, Any], v: int):
 # --------------------------------------------------------------------------------------------
 # The random problem: W, D, b and the eigenbasis
 # --------------------------------------------------------------------------------------------
-def _normal(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
+def normal_draws(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
     """``jax.random.normal`` traced with the non-partitionable threefry lowering.
 
     Each run draws from its own key inside ``vmap``, so nothing is gained from the partitionable
@@ -104,7 +107,7 @@ def _normal(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
 
 def _embedding_block(key: jax.Array, k: jax.Array | int, rows: int, d: int) -> jax.Array:
     """Standard normals (float32) of W's rows ``k·rows .. (k+1)·rows − 1`` (unscaled)."""
-    return _normal(jax.random.fold_in(key, k), (rows, d), jnp.float32)
+    return normal_draws(jax.random.fold_in(key, k), (rows, d), jnp.float32)
 
 
 def sample_embedding(key: jax.Array, v: int, d: int, dtype=jnp.float32) -> jax.Array:
@@ -197,7 +200,7 @@ def eigenbasis_problem(key: jax.Array, alpha, beta, v: int, d: int) -> Eigenbasi
 # --------------------------------------------------------------------------------------------
 # The SGD loop: blocks of steps, exact loss at static checkpoints
 # --------------------------------------------------------------------------------------------
-def _check_checkpoints(checkpoints) -> np.ndarray:
+def check_checkpoints(checkpoints) -> np.ndarray:
     """Eager check: a static 1-D integer array ``0 = r_0 < r_1 < ... < 2**31 - 1``."""
     arr = np.asarray(checkpoints)
     if arr.ndim != 1 or arr.size < 2 or not np.issubdtype(arr.dtype, np.integer):
@@ -212,7 +215,7 @@ def _check_checkpoints(checkpoints) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _checkpointed_loop(
+def checkpointed_loop(
     step: Callable[[Any, Any], Any],
     loss: Callable[[Any], jax.Array],
     state: Any,
@@ -221,8 +224,13 @@ def _checkpointed_loop(
     checkpoints: np.ndarray,
     block_steps: int,
     dtype,
+    *,
+    indexed: bool = False,
 ) -> jax.Array:
     """Run ``max_steps = checkpoints[-1]`` SGD steps; return ``loss(state)`` at every checkpoint.
+
+    ``step(state, sample)`` makes one step; with ``indexed``, ``step(state, sample, r)`` also gets
+    the global step index ``r`` (``0 .. max_steps - 1``), e.g. to read a learning-rate schedule.
 
     The steps run in blocks of ``block_steps``; ``make_block(fold_in(key, k))`` draws the fresh
     samples of block ``k`` in one call (leading axis ``block_steps``), amortising the random-number
@@ -231,7 +239,7 @@ def _checkpointed_loop(
     stays a branch instead of being computed every step. Steps past ``max_steps`` in the last block
     (fewer than the number of blocks) run after every checkpoint is recorded and do not matter.
     """
-    checkpoints = _check_checkpoints(checkpoints)
+    checkpoints = check_checkpoints(checkpoints)
     n = len(checkpoints)
     max_steps = int(checkpoints[-1])
     n_blocks = -(-max_steps // block_steps)
@@ -240,7 +248,7 @@ def _checkpointed_loop(
 
     def one_step(carry, sample):
         st, buf, idx, s = carry
-        st = step(st, sample)
+        st = step(st, sample, jnp.minimum(s, max_steps - 1)) if indexed else step(st, sample)
         s = s + 1
         hit = s == ck[jnp.minimum(idx, n - 1)]
 
@@ -286,7 +294,7 @@ def sgd_eigenbasis(
     Returns:
         ``(len(checkpoints),)`` array of ``dtype``: the exact population loss at each checkpoint.
     """
-    checkpoints = _check_checkpoints(checkpoints)
+    checkpoints = check_checkpoints(checkpoints)
     batch = check_int("batch", batch)
     d = problem.eigenvalues.shape[-1]
     lam = problem.eigenvalues.astype(dtype)
@@ -302,7 +310,7 @@ def sgd_eigenbasis(
     def make_block(k):
         # One draw for features and label noise: each random-number call site costs seconds of
         # XLA compile time inside the loop.
-        ge = _normal(k, (block_steps, batch, d + 1), dtype)
+        ge = normal_draws(k, (block_steps, batch, d + 1), dtype)
         g = ge[..., :d]
         return g, g @ c + s * ge[..., d]
 
@@ -315,7 +323,7 @@ def sgd_eigenbasis(
         return jnp.sum((u - c) ** 2) + p_star
 
     u0 = jnp.zeros((d,), dtype)
-    return _checkpointed_loop(step, loss, u0, key, make_block, checkpoints, block_steps, dtype)
+    return checkpointed_loop(step, loss, u0, key, make_block, checkpoints, block_steps, dtype)
 
 
 def sgd_explicit(
@@ -340,7 +348,7 @@ def sgd_explicit(
     ``w`` is the ``(v, d)`` embedding (cast to ``dtype``), ``alpha``, ``beta``, ``learning_rate``
     traced scalars; the other arguments and the output are as in :func:`sgd_eigenbasis`.
     """
-    checkpoints = _check_checkpoints(checkpoints)
+    checkpoints = check_checkpoints(checkpoints)
     batch = check_int("batch", batch)
     v, d = w.shape
     w = w.astype(dtype)
@@ -356,7 +364,7 @@ def sgd_explicit(
         )
 
     def make_block(k):
-        x = sqrt_dj * _normal(k, (block_steps * batch, v), dtype)
+        x = sqrt_dj * normal_draws(k, (block_steps * batch, v), dtype)
         z = (x @ w).reshape(block_steps, batch, d)
         y = (x @ b).reshape(block_steps, batch)
         return z, y
@@ -370,7 +378,7 @@ def sgd_explicit(
         return jnp.sum((sqrt_dj * (w @ theta - b)) ** 2)
 
     theta0 = jnp.zeros((d,), dtype)
-    return _checkpointed_loop(step, loss, theta0, key, make_block, checkpoints, block_steps, dtype)
+    return checkpointed_loop(step, loss, theta0, key, make_block, checkpoints, block_steps, dtype)
 
 
 def split_run_key(key: jax.Array) -> tuple[jax.Array, jax.Array]:
