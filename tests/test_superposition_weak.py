@@ -25,6 +25,7 @@ import functools
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from simulations import superposition as sp
 from simulations import sweep
@@ -96,16 +97,24 @@ MATCHED_REFERENCE = {
 @pytest.mark.slow
 @pytest.mark.parametrize("gamma", [1.0, -1.0])
 def test_matched_settings_regression(gamma):
-    """Per-width losses at the authors' settings agree with this library's reference within
-    3 combined standard errors (reference and new seeds are independent: sqrt(2) x 3 x SE).
-    The strong regime agrees with the authors' code within +-6 %, the weak (gamma = +1) one is
-    not the weak regime (k ~ m / 3)."""
+    """Per-width losses at the authors' settings agree with this library's reference: a Welch
+    two-sample t-test per width (reference and new run, three seeds each, independent keys) at
+    the 0.3 % level (|t| below the t quantile for Welch-Satterthwaite degrees of freedom, ~4).
+    Three seeds estimate a standard error poorly, hence t, not 3 sigma: the strong regime at
+    2000 steps is far from converged and its m = 64 loss moved by 21 % (t = 3.3) between two
+    seed sets. The test still catches a protocol change: dropping the warm-up moves the strong
+    losses by ~30 % (t ~ 10 at m = 32). The strong regime agrees with the authors' code within
+    +-6 %; the weak (gamma = +1) one is not the weak regime (k ~ m / 3)."""
     ref, se = MATCHED_REFERENCE[gamma]
     grid = sp.make_grid(steps=2000, seeds=3, gammas=[gamma], eval_batches=8, **MATCHED)
     data = sp.tidy(sweep.run_sweep(sp.build, grid, progress=False, name="matched"))
-    loss = data["final_loss"].values[0].mean(axis=1)
-    tol = 3 * np.sqrt(2) * np.asarray(se)
-    np.testing.assert_array_less(np.abs(loss / np.asarray(ref) - 1), tol)
+    runs = data["final_loss"].values[0]  # (m, seed)
+    loss = runs.mean(axis=1)
+    se_ref = np.asarray(se) * np.asarray(ref)  # absolute standard errors
+    se_new = runs.std(axis=1, ddof=1) / np.sqrt(runs.shape[1])
+    t = (loss - np.asarray(ref)) / np.sqrt(se_ref**2 + se_new**2)
+    dof = (se_ref**2 + se_new**2) ** 2 / (se_ref**4 / 2 + se_new**4 / 2)
+    np.testing.assert_array_less(np.abs(t), stats.t.ppf(1 - 0.003 / 2, dof))
     if gamma > 0:
         k = data["phi_half"].values[0].mean(axis=1) * MATCHED["n"]
         assert np.all(k < 0.6 * np.asarray(MATCHED["widths"])), k
