@@ -8,6 +8,7 @@ slope. These tests pin the choice rule, the sweep's plumbing and the bad-input r
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -36,10 +37,11 @@ def test_best_lr_index_refuses_a_bad_shape():
         sp.best_lr_index(np.ones(3))
 
 
-def _lr_sweep(factors=(0.25, 1.0, 4.0), budgets=None):
+@functools.cache
+def _lr_sweep(factors=(0.25, 1.0, 4.0), budgets=(8, 24)):
     base = {"n": 32, "batch": 8, "widths": [4, 8], "seeds": 2, "eval_batches": 1}
     points = [{"gamma": -1.0, "alpha": 1.5, "lr": 0.01 * f} for f in factors]
-    grid = sp.make_grid(steps=24, points=points, budgets=budgets, **base)
+    grid = sp.make_grid(steps=24, points=points, budgets=list(budgets), **base)
     return sweep.run_sweep(sp.build, grid, progress=False, name="sp-lr")
 
 
@@ -51,7 +53,11 @@ def test_tidy_keeps_each_width_at_its_best_rate():
     assert data.sizes["setting"] == 1  # the rate is not a setting
     assert data.attrs["lr_swept"] == [0.0025, 0.01, 0.04]
     for k, m in enumerate(data["m"].values):
-        (ds,) = [g for g in result.groups if int(g.attrs["static.m"]) == int(m)]
+        (ds,) = [
+            g
+            for g in result.groups
+            if int(g.attrs["static.m"]) == int(m) and int(g.attrs["static.steps"]) == 24
+        ]
         losses = np.asarray(ds["final_loss"].values)  # (point = rate, seed)
         lrs = np.asarray(ds["lr"].values)
         best = int(np.argmin(losses.mean(axis=1)))
@@ -60,7 +66,7 @@ def test_tidy_keeps_each_width_at_its_best_rate():
 
 
 def test_budgets_choose_their_own_rate_and_rows_report_it():
-    data = sp.tidy(_lr_sweep(budgets=[8, 24]))
+    data = sp.tidy(_lr_sweep())
     assert data["lr_best_by_budget"].shape == (1, 2, 2)
     np.testing.assert_array_equal(data["lr_best_by_budget"].values[:, -1], data["lr_best"].values)
     (row, _) = analysis.comparison_rows(data, n_boot=20)
