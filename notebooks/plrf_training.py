@@ -126,14 +126,26 @@ plt.show()
 # Does DANA change the compute-optimal exponent? The measured gain $\eta - \eta_{SGD}$ on
 # W-free IsoFLOP tables beside the predicted one. The prediction is our reading of the paper:
 # SGD's loss terms with time $t \to t^{2-1/(2\alpha)}$ (`theory.plrf_training.dana_exponents`).
-# Over the sizes that fit here the measured gain is far below the prediction and grows with
-# the size range: with the reference constants the momentum overtakes the plain step late.
+# Over the sizes that fit here the measured gain is far below the prediction: the momentum
+# overtakes the plain step only after $\sim((\delta+1)/\tilde\gamma_3)^{2\alpha/(2\alpha-1)}$
+# steps, and at these sizes the compute-optimal runs are not much longer than that.
 
 # %%
 mdata = training.run_study(CFG, "momentum", progress=False)
 mrows = training_analysis.rows_for("momentum", mdata, CFG)
 print(training_analysis.format_rows([r for r in mrows if r.quantity == "eta_gain"]))
 training_plots.exponent_gain_map(mrows)
+
+# %% [markdown]
+# The prediction can be tested without the size-limited terms: on one long run at
+# $d = 2^{40}$ (W-free, `theory.plrf_longrun.momentum_loss_at`, memory independent of the run
+# length) the loss falls as $r^{-\text{exponent}}$ with SGD's exponent (dotted, blue) and, for
+# DANA, that exponent times $2 - 1/(2\alpha)$ (dotted, orange). The local slope of DANA climbs
+# toward its asymptote; how long it takes is the onset above.
+
+# %%
+print(training_analysis.format_rows([r for r in mrows if r.quantity.startswith("time_")]))
+training_plots.time_exponents_figure(mdata["times"])
 
 # %% [markdown]
 # ## 3. Batch size: steps to a target and the critical batch $B^*$

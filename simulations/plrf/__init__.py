@@ -152,16 +152,25 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "build_procedures",
             "parse_schedule",
             "run_study",
+        ),
+        "training_wfree": (
+            "check_procedure",
+            "long_frontier_tables",
             "wfree_budget_table",
             "wfree_curve_table",
+            "wfree_spectrum",
+            "wfree_time_curve",
         ),
         "training_analysis": (
             "PARAMS",
             "format_rows",
             "frontier_exponents",
+            "frontier_rows",
             "rows_for",
             "sgd_agreement",
             "sgd_critical_batch",
+            "time_rows",
+            "time_slope",
         ),
         "training_plots": (
             "batch_figure",
@@ -169,6 +178,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "exponent_gain_map",
             "procedure_curves",
             "schedule_shape",
+            "time_exponents_figure",
         ),
         "commands": (
             "compare",

@@ -175,6 +175,8 @@ def _training_study(
         save(stamp(training_plots.collapse_figure(data["collapse"]), note), out / "collapse")
     elif study == "momentum":
         save(stamp(training_plots.exponent_gain_map(rows), note), out / "exponent_gain")
+        fig = training_plots.time_exponents_figure(data["times"])
+        save(stamp(fig, note), out / "time_exponents")
     else:
         save(stamp(training_plots.batch_figure(data, cfg.factor), note), out / "critical_batch")
     if note:

@@ -17,18 +17,17 @@ multipliers are 0 after the budget's last step (a zero learning rate freezes the
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from simulations.grid import Experiment, Grid, loss_blowup
 from simulations.plrf import checks, dynamics, limits, model
+from simulations.plrf import training_wfree as W
 from simulations.results import SweepResult
 from simulations.sweep import run_sweep
 from theory import plrf as theory_plrf
@@ -43,8 +42,6 @@ __all__ = [
     "build_procedures",
     "parse_schedule",
     "run_study",
-    "wfree_budget_table",
-    "wfree_curve_table",
 ]
 
 STUDIES = ("schedules", "momentum", "batch")
@@ -120,6 +117,14 @@ class TrainingConfig:
         n_checkpoints: log-spaced checkpoints of the SGD curves.
         chunk_size: SGD runs per compiled call.
         max_curve_steps: momentum study: longest W-free curve (steps); larger sizes are left out.
+        time_log2_d: momentum study: log2 of the size of the time-exponent runs (W-free; 40:
+            the d-limited loss terms stay below the d-free ones over the whole run).
+        time_steps: momentum study: length of the time-exponent runs (SGD and DANA); the
+            exponent is the slope of the last decade, the drift the change from the one before.
+        dana_sizes: momentum study: (a, b): also measure SGD's and DANA's compute-optimal
+            exponents over W-free sizes 2^a … 2^b (:func:`~simulations.plrf.training_wfree.
+            long_frontier_tables`; None: not run; the paper preset: 2^8 … 2^21).
+        dana_max_steps: the longest DANA run of those tables.
     """
 
     alpha: float = 0.7
@@ -152,6 +157,10 @@ class TrainingConfig:
     n_checkpoints: int = 30
     chunk_size: int = 32
     max_curve_steps: int = 8_000_000
+    time_log2_d: float = 40.0
+    time_steps: int = 3_000_000
+    dana_sizes: tuple[float, float] | None = None
+    dana_max_steps: int = 200_000_000
 
     @classmethod
     def preset(cls, name: str) -> Self:
@@ -169,9 +178,13 @@ class TrainingConfig:
                 sgd_targets=(0.3, 0.1, 0.03),
                 max_curve_steps=500_000,
                 horizons=(0.25, 1.0, 4.0),
+                time_steps=300_000,
             )
         if name == "paper":
-            return cls(wfree_sizes=(5.0, 14.0), per_octave=4, sgd_d=128, sgd_seeds=64)
+            return cls(
+                wfree_sizes=(5.0, 14.0), per_octave=4, sgd_d=128, sgd_seeds=64, time_steps=10**8,
+                dana_sizes=(8.0, 21.0),
+            )  # fmt: skip
         return cls()
 
     def validate(self) -> None:
@@ -214,6 +227,13 @@ class TrainingConfig:
         check_int("n_checkpoints", self.n_checkpoints, 3)
         check_int("chunk_size", self.chunk_size, 1)
         check_int("max_curve_steps", self.max_curve_steps, 1000)
+        check_float("time_log2_d", self.time_log2_d, low=4.0, high=60.0)
+        check_int("time_steps", self.time_steps, 1000)
+        if self.dana_sizes is not None:
+            lo, hi = self.dana_sizes
+            check_float("dana_sizes", lo, low=1.0, high=40.0)
+            check_float("dana_sizes", hi, low=lo + 2.0, high=40.0)
+        check_int("dana_max_steps", self.dana_max_steps, 1000)
         checks.validate_point(
             self.alpha, self.beta, v=self.v(self.sgd_d), d=self.sgd_d, lr_scale=self.lr_scale
         )
@@ -323,7 +343,7 @@ def _run_sgd(
     spec = theory_plrf.deterministic_equivalent_spectrum(config.alpha, config.beta, d, config.v(d))
     gamma = config.gamma(d)
     for p, f in zip(procedures, lr_factors):  # refuse unstable procedures before compiling
-        _check_procedure(spec, gamma * f, p, n, batch)
+        W.check_procedure(spec, gamma * f, p, n, batch)
     labels = "|".join(f"{p.label()}@{f:.6g}" for p, f in zip(procedures, lr_factors))
     key = f"{name}-{d}-{n}-{batch}-{zlib.crc32(labels.encode()):08x}"  # deterministic seeds
     _TABLES[key] = (_procedure_table(procedures, n, lr_factors), tuple(lr_factors))
@@ -338,106 +358,6 @@ def _run_sgd(
     return run_sweep(
         build_procedures, grid, name=f"plrf-{name}", chunk_size=config.chunk_size, progress=progress
     )
-
-
-def _check_procedure(spec, gamma, procedure: Procedure, n: int, batch: int = 1) -> None:
-    m = procedure.schedule.values(n)
-    if procedure.optimizer.kind == "sgd":
-        T.check_schedule(spec, gamma, batch, m)
-    else:
-        T.check_momentum(spec, batch, procedure.optimizer.coefficients(gamma, m))
-
-
-# --------------------------------------------------------------------------------------------
-# W-free tables
-# --------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=256)
-def _wfree_spectrum(alpha, beta, d, v):
-    return theory_plrf.continuum_spectrum(alpha, beta, d, v, **limits.FRONTIER_SPECTRUM)
-
-
-@jax.jit
-def _curves_at(spec, coeff_rows, steps):
-    """``vmap`` over rows of ``(4, n)`` coefficients: the loss at ``steps`` of each."""
-    fn = lambda c: T.momentum_loss_curve(spec, 1.0, *c)[steps]  # noqa: E731
-    return jax.vmap(fn)(coeff_rows)
-
-
-_loss_at = jax.jit(T.scheduled_loss_at)
-
-
-def wfree_budget_table(config: TrainingConfig, procedure: Procedure, alpha=None, beta=None):
-    """Final loss of ``procedure`` on the W-free spectrum for every (size, budget): the schedule
-    runs to each budget's last step. Returns ``(sizes, compute (n_s, n_b), loss (n_s, n_b))``;
-    budgets ``f = d·r`` log-spaced over ``[d_min·100, d_max·r_max(d_max)]``, NaN outside a
-    size's range ``[100, r_max(d)]`` steps."""
-    a = config.alpha if alpha is None else alpha
-    b = config.beta if beta is None else beta
-    sizes = config.sizes()
-    f_lo = sizes[0] * 100.0
-    f_hi = sizes[-1] * config.steps(sizes[-1], config.horizon, a)
-    budgets = np.geomspace(f_lo, f_hi, config.n_budgets * 2)
-    loss = np.full((len(sizes), budgets.size), np.nan)
-    with jax.enable_x64(True):
-        for i, d in enumerate(sizes):
-            r_max = config.steps(d, config.horizon, a)
-            n_k = np.round(budgets / d).astype(np.int64)
-            ok = (n_k >= 100) & (n_k <= r_max)
-            if not ok.any():
-                continue
-            n_max = int(n_k[ok].max())
-            spec = _wfree_spectrum(a, b, d, config.v(d))
-            gamma = config.gamma(d, a) * config.lr_factor(procedure.optimizer)
-            _check_procedure(spec, gamma, procedure, n_max)
-            spec_j = theory_plrf.Spectrum(*(jnp.asarray(np.asarray(x, np.float64)) for x in spec))
-
-            def padded(n, n_max=n_max):
-                m = np.zeros(n_max)
-                m[:n] = procedure.schedule.values(int(n))
-                return procedure.optimizer.coefficients(gamma, m)
-
-            if procedure.optimizer.kind == "sgd":  # one budget at a time, each its own steps
-                final = [_loss_at(spec_j, jnp.asarray(padded(n)[1]), 1.0, int(n)) for n in n_k[ok]]
-            else:
-                rows = jnp.asarray(np.stack([np.stack(padded(n)) for n in n_k[ok]]))
-                final = _curves_at(spec_j, rows, jnp.asarray([n_max]))[:, 0]
-            loss[i, ok] = np.asarray(final)
-    compute = np.broadcast_to(budgets, loss.shape)
-    return np.asarray(sizes, np.float64), np.where(np.isfinite(loss), compute, np.nan), loss
-
-
-def wfree_curve_table(config: TrainingConfig, optimizer: T.Optimizer, alpha=None, beta=None):
-    """Loss curves (constant schedule) of ``optimizer`` on the W-free spectrum of every size:
-    ``(sizes, compute (n_s, K), loss (n_s, K))`` at log-spaced steps up to ``r_max(d)``. Sizes
-    whose run would exceed ``config.max_curve_steps`` steps are left out (at α = 1 the run
-    length grows as d²)."""
-    a = config.alpha if alpha is None else alpha
-    b = config.beta if beta is None else beta
-    sizes = tuple(
-        d for d in config.sizes() if config.steps(d, config.horizon, a) <= config.max_curve_steps
-    )
-    if len(sizes) < 4:
-        raise ValueError(
-            f"max_curve_steps={config.max_curve_steps} leaves {len(sizes)} sizes at alpha={a}; "
-            "need >= 4: raise it or lower wfree_sizes"
-        )
-    K = 60
-    loss = np.full((len(sizes), K), np.nan)
-    compute = np.full((len(sizes), K), np.nan)
-    with jax.enable_x64(True):
-        for i, d in enumerate(sizes):
-            n = config.steps(d, config.horizon, a)
-            steps = checks.log_checkpoints(n, K)[1:]
-            spec = _wfree_spectrum(a, b, d, config.v(d))
-            gamma = config.gamma(d, a) * config.lr_factor(optimizer)
-            coeffs = optimizer.coefficients(gamma, np.ones(n))
-            if optimizer.kind != "sgd":
-                T.check_momentum(spec, 1, coeffs)
-            spec_j = theory_plrf.Spectrum(*(jnp.asarray(np.asarray(x, np.float64)) for x in spec))
-            row = np.asarray(_curves_at(spec_j, jnp.asarray(np.stack(coeffs))[None], steps))[0]
-            loss[i, : steps.size] = row
-            compute[i, : steps.size] = d * steps
-    return np.asarray(sizes, np.float64), compute, loss
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,10 +376,10 @@ def run_study(config: TrainingConfig, study: str, *, progress: bool = True) -> d
 def _schedules(config: TrainingConfig, progress: bool) -> dict[str, Any]:
     procs = [Procedure(parse_schedule(s), T.Optimizer()) for s in config.schedules]
     sgd = _run_sgd(config, "schedules", procs, [1.0] * len(procs), progress)
-    tables = {p.label(): wfree_budget_table(config, p) for p in procs}
+    tables = {p.label(): W.wfree_budget_table(config, p) for p in procs}
     # best WSD fraction / power exponent vs horizon at the largest size with its own spectrum
     d = config.sizes()[-1]
-    spec = _wfree_spectrum(config.alpha, config.beta, d, config.v(d))
+    spec = W.wfree_spectrum(config.alpha, config.beta, d, config.v(d))
     gamma = config.gamma(d)
     scan = {}
     for h in config.horizons:
@@ -478,7 +398,7 @@ def _schedules(config: TrainingConfig, progress: bool) -> dict[str, Any]:
         per_size = []
         for d_c in config.sizes()[:: max(1, config.per_octave)]:
             n = config.steps(d_c, 1.0)
-            spec_c = _wfree_spectrum(config.alpha, config.beta, d_c, config.v(d_c))
+            spec_c = W.wfree_spectrum(config.alpha, config.beta, d_c, config.v(d_c))
             u = np.linspace(0.05, 1.0, 20)
             steps = np.unique(np.round(u * n).astype(np.int64))
             curve = T.expected_loss_trained(
@@ -500,15 +420,21 @@ def _momentum(config: TrainingConfig, progress: bool) -> dict[str, Any]:
         for name, opt in config.optimizers(a, b).items():
             if name == "nesterov":
                 continue
-            tables[(a, b, name)] = wfree_curve_table(config, opt, a, b)
-    return {"sgd": sgd, "procedures": procs, "tables": tables}
+            tables[(a, b, name)] = W.wfree_curve_table(config, opt, a, b)
+    times = {(a, b, n): W.wfree_time_curve(config, o, a, b)
+             for a, b in config.plane if 2 * a > 1
+             for n, o in config.optimizers(a, b).items() if n in ("sgd", "dana")}  # fmt: skip
+    long = {}
+    if config.dana_sizes is not None:
+        long = {(a, b): W.long_frontier_tables(config, a, b) for a, b in config.plane if 2 * a > 1}
+    return {"sgd": sgd, "procedures": procs, "tables": tables, "times": times, "long": long}
 
 
 def _batch(config: TrainingConfig, progress: bool) -> dict[str, Any]:
     out = {}
     fracs = config.lr_fraction * np.geomspace(1.0 / 16.0, 1.0, 5)
     for d in config.sizes()[:: config.per_octave * 2]:
-        spec = _wfree_spectrum(config.alpha, config.beta, d, config.v(d))
+        spec = W.wfree_spectrum(config.alpha, config.beta, d, config.v(d))
         p0 = float(np.sum(spec.target_mass) + spec.p_star)
         p_star = float(spec.p_star)
         limits_b = np.array([T.max_stable_learning_rate(spec, b) for b in config.batches])

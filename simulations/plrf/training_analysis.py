@@ -9,6 +9,9 @@ Input: the dictionaries of :func:`simulations.plrf.training.run_study`. Measurem
 * best WSD decay fraction and power-decay exponent per horizon;
 * collapse: spread over sizes of ``log(P(u·n)/P(n))`` at the same fraction ``u`` of the run;
 * SGD vs the exact recursion on the same W: the largest |z| of the paired per-seed difference;
+* time exponents at d → ∞: the slope of ``log(P − P*)`` in ``log r`` over the last decade of a
+  long W-free run at ``d = 2^40`` (:func:`time_slope`), beside
+  :func:`theory.plrf_longrun.time_exponents`, with its change from the decade before (drift);
 * critical batch size ``B*`` per target and size, and its log-log slope in the target.
 """
 
@@ -23,16 +26,25 @@ import numpy as np
 from simulations.compare import ComparisonRow
 from simulations.frontier import compute_optimal_frontier
 from theory import plrf as theory_plrf
+from theory import plrf_longrun as longrun
 from theory import plrf_training as T
 
 __all__ = [
     "PARAMS",
     "format_rows",
     "frontier_exponents",
+    "frontier_rows",
     "rows_for",
     "sgd_agreement",
     "sgd_critical_batch",
+    "time_rows",
+    "time_slope",
 ]
+
+#: A time exponent whose last decade differs from the decade before by more than this is
+#: reported as still moving (the deterministic runs have no sampling error: the drift is the
+#: honest uncertainty of an asymptotic exponent read at a finite time).
+TIME_DRIFT = 0.02
 
 #: Parameter columns of every training-study row.
 PARAMS = ("alpha", "beta", "procedure", "setting")
@@ -149,16 +161,54 @@ def _predicted_exponents(a, b, name) -> tuple[float, float]:
     return math.nan, math.nan
 
 
-def _momentum_rows(data, config) -> list[ComparisonRow]:
-    rows = _sgd_rows(data, config)
+def time_slope(steps, excess, lo, hi) -> float:
+    """``−d log(P − P*)/d log r``: least-squares slope over the steps in ``[lo, hi]``."""
+    steps, excess = np.asarray(steps, np.float64), np.asarray(excess, np.float64)
+    sel = (steps >= lo) & (steps <= hi) & (excess > 0)
+    if sel.sum() < 3:
+        return math.nan
+    return float(-np.polyfit(np.log(steps[sel]), np.log(excess[sel]), 1)[0])
+
+
+def time_rows(data, config) -> list[ComparisonRow]:
+    """Rows ``time_exponent`` per (point, optimizer) and ``time_exponent_gain`` (DANA − SGD)
+    from ``data["times"]`` (:func:`simulations.plrf.training_wfree.wfree_time_curve` per key)."""
+    rows, last = [], {}
+    for (a, b, name), (steps, excess) in data.get("times", {}).items():
+        n = float(steps[-1])
+        slope, before = (
+            time_slope(steps, excess, n / 10, n),
+            time_slope(steps, excess, n / 100, n / 10),
+        )
+        k = longrun.dana_time_power(a) if name == "dana" else 1.0
+        pred = longrun.time_exponents(a, b, k)["dominant"]
+        last[(a, b, name)] = (slope, pred)
+        moving = not abs(slope - before) <= TIME_DRIFT
+        rows.append(_row(a, b, name, f"W-free d=2^{config.time_log2_d:g}, r<={int(n)}",
+                         "time_exponent", pred, slope, previous_decade=before,
+                         verdict="still moving" if moving else "settled",
+                         predicted_is="DANA: our reading of 2505.16098" if name == "dana"
+                         else "SGD noise/population term"))  # fmt: skip
+    for (a, b, name), (slope, pred) in last.items():
+        if name != "sgd" and (a, b, "sgd") in last:
+            s_sgd, p_sgd = last[(a, b, "sgd")]
+            rows.append(_row(a, b, name, "vs sgd", "time_exponent_gain", pred - p_sgd,
+                             slope - s_sgd))  # fmt: skip
+    return rows
+
+
+def frontier_rows(tables, long: bool) -> list[ComparisonRow]:
+    """Rows eta, xi per (point, optimizer) and eta_gain vs SGD from IsoFLOP tables keyed
+    ``(α, β, name)``; ``long``: the long-run tables over ``dana_sizes``."""
+    rows = []
     measured: dict[tuple[float, float], dict[str, tuple[float, float, float]]] = {}
-    for (a, b, name), (sizes, compute, loss) in data["tables"].items():
+    for (a, b, name), (sizes, compute, loss) in tables.items():
         xi, eta, n_int = frontier_exponents(sizes, compute, loss)
         k = len(sizes) // 2  # the upper half of the sizes: does the exponent still drift?
         _, eta_hi, _ = frontier_exponents(sizes[k:], compute[k:], loss[k:])
         measured.setdefault((a, b), {})[name] = (xi, eta, eta_hi)
         xi_p, eta_p = _predicted_exponents(a, b, name)
-        setting = f"W-free d={int(sizes[0])}..{int(sizes[-1])}"
+        setting = f"W-free d={int(sizes[0])}..{int(sizes[-1])}" + (" (long)" if long else "")
         note = "DANA: our reading of 2505.16098" if name == "dana" else "SGD table"
         rows.append(_row(a, b, name, setting, "eta", eta_p, eta, interior_budgets=n_int,
                          eta_upper_half=eta_hi, predicted_is=note))  # fmt: skip
@@ -171,9 +221,17 @@ def _momentum_rows(data, config) -> list[ComparisonRow]:
             if name == "sgd":
                 continue
             pred = _predicted_exponents(a, b, name)[1] - sgd_p
-            rows.append(_row(a, b, name, "vs sgd", "eta_gain", pred, eta - per["sgd"][1],
+            setting = "vs sgd" + (" (long)" if long else "")
+            rows.append(_row(a, b, name, setting, "eta_gain", pred, eta - per["sgd"][1],
                              upper_half_gain=eta_hi - per["sgd"][2]))  # fmt: skip
     return rows
+
+
+def _momentum_rows(data, config) -> list[ComparisonRow]:
+    rows = _sgd_rows(data, config) + time_rows(data, config)
+    rows += frontier_rows(data["tables"], long=False)
+    long = {(a, b, n): t for (a, b), per in data.get("long", {}).items() for n, t in per.items()}
+    return rows + frontier_rows(long, long=True)
 
 
 def _batch_rows(data, config) -> list[ComparisonRow]:

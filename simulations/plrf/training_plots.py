@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 
 from simulations.compare import ComparisonRow
 from simulations.plotting import new_figure, sim_points, styled, theory_line, value_labels
-from simulations.plrf.training_analysis import sgd_critical_batch
+from simulations.plrf.training_analysis import sgd_critical_batch, time_slope
+from theory import plrf_longrun as longrun
 
 __all__ = [
     "batch_figure",
@@ -21,6 +22,7 @@ __all__ = [
     "exponent_gain_map",
     "procedure_curves",
     "schedule_shape",
+    "time_exponents_figure",
 ]
 
 
@@ -104,6 +106,36 @@ def exponent_gain_map(rows: Sequence[ComparisonRow]) -> Figure:
                title=f"{name}: $\\eta - \\eta_{{SGD}}$ measured (predicted)")  # fmt: skip
         ax.margins(0.3)
         fig.colorbar(sc, ax=ax, shrink=0.8)
+    return fig
+
+
+@styled
+def time_exponents_figure(times: Mapping[tuple[float, float, str], tuple]) -> Figure:
+    """Local time exponent ``−d log(P − P*)/d log r`` (slope over half a decade either side) of
+    each long W-free run (:func:`simulations.plrf.training_wfree.wfree_time_curve`), one panel per
+    (α, β): SGD and DANA-decaying as lines, their predicted asymptotes
+    (:func:`theory.plrf_longrun.time_exponents`; DANA: our reading of arXiv 2505.16098) dotted."""
+    points = sorted({(a, b) for a, b, _ in times})
+    cols = min(3, max(len(points), 1))
+    rows = -(-max(len(points), 1) // cols)
+    fig = new_figure("two", 2.6 * rows)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax in axes[len(points) :]:
+        ax.set_visible(False)
+    for ax, (a, b) in zip(axes, points):
+        for k, name in enumerate(("sgd", "dana")):
+            if (a, b, name) not in times:
+                continue
+            steps, excess = times[(a, b, name)]
+            r = np.asarray(steps, float)
+            mid = r[(r >= 10 * r[0]) & (r <= r[-1] / 3.2)]
+            slope = [time_slope(r, excess, m / 3.2, m * 3.2) for m in mid]
+            theory_line(ax, mid, slope, color=f"C{k}", label=name)
+            power = longrun.dana_time_power(a) if name == "dana" else 1.0
+            ax.axhline(longrun.time_exponents(a, b, power)["dominant"], color=f"C{k}", ls=":")
+        ax.set(xscale="log", xlabel="step r", title=f"(α, β) = ({a:g}, {b:g})")
+        ax.set_ylabel("local time exponent")
+        ax.legend(fontsize="small", loc="lower right")
     return fig
 
 
