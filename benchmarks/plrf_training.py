@@ -11,6 +11,12 @@ Ratios (time of the constant-step path / time of the variant; 1 = as fast, < 1 =
   the frontier options of :mod:`simulations.plrf.limits`);
 * ``curves_momentum_realised`` / ``curves_momentum_wfree``: the same for
   :func:`theory.plrf_training.momentum_loss_curve` (heavy ball; three second moments per mode);
+* ``curves_longrun_realised`` / ``curves_longrun_wfree``: DANA-decaying by
+  :func:`theory.plrf_longrun.momentum_loss_at` (coefficients computed in the loop, 20 checkpoints,
+  stability check included) over :func:`theory.plrf_training.momentum_loss_curve` (coefficient
+  arrays in, every step out): the price of memory independent of the run length (the array path
+  holds ``40·n`` bytes: 4 GB at 10⁸ steps); fixed costs (the stability check, ~35 ms) dominate
+  short runs, so ``curves_longrun_wfree_1e6`` repeats it at 10⁶ steps;
 * ``sgd_momentum``: SGD samples per second of :func:`simulations.plrf.dynamics.sgd_momentum`
   (heavy ball, cosine schedule) over :func:`simulations.plrf.model.sgd_eigenbasis` (constant),
   one jitted run each, float32, compile excluded;
@@ -37,6 +43,7 @@ from _peak import best_time
 
 from simulations.plrf import checks, dynamics, limits, model
 from theory import plrf as theory_plrf
+from theory import plrf_longrun as longrun
 from theory import plrf_training as T
 from theory.schedules import WSD, Cosine
 
@@ -59,6 +66,19 @@ def _curves(spec, gamma, n):
         )
 
 
+def _longrun_ratio(spec, gamma, n):
+    """(array path time) / (in-loop path time) for one DANA-decaying curve of n steps."""
+    opt = T.Optimizer("dana", delta=T.dana_delta(0.7, 1.0), gamma3=0.2, decay=1 / 1.4)
+    steps = checks.log_checkpoints(n, 20)
+    with jax.enable_x64(True):
+        s = theory_plrf.Spectrum(*(jnp.asarray(np.asarray(x, np.float64)) for x in spec))
+        arrays = jax.jit(lambda c: T.momentum_loss_curve(s, 1.0, *c))
+        c = tuple(jnp.asarray(x) for x in opt.coefficients(gamma, np.ones(n)))
+        t_a = best_time(lambda: arrays(c).block_until_ready())
+    t_l = best_time(lambda: longrun.momentum_loss_at(spec, gamma, steps, opt))
+    return t_a / t_l
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path, default=None)
@@ -77,6 +97,9 @@ def main(argv=None) -> dict:
         out[f"curves_per_s_constant_{name}"] = 1.0 / t_c
         out[f"curves_schedule_{name}"] = t_c / t_s
         out[f"curves_momentum_{name}"] = t_c / t_m
+        out[f"curves_longrun_{name}"] = _longrun_ratio(spec, gamma, n)
+    if not args.quick:
+        out["curves_longrun_wfree_1e6"] = _longrun_ratio(wfree, gamma, 10**6)
     # SGD samples per second
     ck = checks.log_checkpoints(n, 20)
     with jax.enable_x64(True):
