@@ -12,7 +12,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simulations.compare import ComparisonRow
-from simulations.plotting import new_figure, sim_points, styled, theory_line, value_labels
+from simulations.plotting import (
+    legend_below,
+    new_figure,
+    sim_points,
+    styled,
+    theory_line,
+    value_labels,
+)
 from simulations.plrf.training_analysis import sgd_critical_batch, time_slope
 from theory import plrf_longrun as longrun
 
@@ -135,7 +142,7 @@ def time_exponents_figure(times: Mapping[tuple[float, float, str], tuple]) -> Fi
             ax.axhline(longrun.time_exponents(a, b, power)["dominant"], color=f"C{k}", ls=":")
         ax.set(xscale="log", xlabel="step r", title=f"(α, β) = ({a:g}, {b:g})")
         ax.set_ylabel("local time exponent")
-        ax.legend(fontsize="small", loc="lower right")
+        legend_below(ax, ncols=2)
     return fig
 
 
