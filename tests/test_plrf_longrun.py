@@ -2,7 +2,6 @@
 
 import math
 
-import jax
 import numpy as np
 import pytest
 
@@ -10,8 +9,6 @@ from simulations.plrf import limits, training, training_analysis, training_wfree
 from theory import plrf as P
 from theory import plrf_longrun as L
 from theory import plrf_training as T
-
-jax.config.update("jax_enable_x64", True)
 
 
 def _wfree(a, b, d):

@@ -119,13 +119,13 @@ def momentum_loss_at(
     if steps[0] < 0 or np.any(np.diff(steps) < 0):
         raise ValueError("steps must be >= 0 and sorted")
     n = int(max(steps[-1], 1))
-    if optimizer.kind == "sgd":
-        stability_check(spectrum, gamma, batch)
-    else:
-        probe = np.unique(np.geomspace(1, n, 48).astype(np.int64) - 1)
-        coeffs = np.stack([np.asarray(coefficients_at(optimizer, gamma, r)) for r in probe], -1)
-        check_momentum(_moving_modes(spectrum, gamma), batch, tuple(coeffs), n_probe=probe.size)
     with jax.enable_x64(True):
+        if optimizer.kind == "sgd":
+            stability_check(spectrum, gamma, batch)
+        else:
+            probe = np.unique(np.geomspace(1, n, 48).astype(np.int64) - 1)
+            coeffs = np.stack([np.asarray(coefficients_at(optimizer, gamma, r)) for r in probe], -1)
+            check_momentum(_moving_modes(spectrum, gamma), batch, tuple(coeffs), n_probe=probe.size)
         spec = Spectrum(*(jnp.asarray(np.asarray(x, np.float64)) for x in spectrum))
         p = _run_jit(spec, float(batch), optimizer, float(gamma), jnp.asarray(steps, jnp.int64))
         return np.asarray(p, np.float64)
