@@ -33,7 +33,7 @@ from jax import lax
 from theory import plrf as theory_plrf
 from theory._plrf_volterra import Spectrum, stability_check
 from theory.checks import check_float, check_int
-from theory.plrf_training import Optimizer, check_momentum
+from theory.plrf_training import Optimizer, check_momentum, check_steps
 
 __all__ = ["coefficients_at", "dana_time_power", "momentum_loss_at", "time_exponents"]
 
@@ -113,11 +113,7 @@ def momentum_loss_at(
     optimizer = optimizer or Optimizer()
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer must be a theory.plrf_training.Optimizer, got {optimizer!r}")
-    steps = np.asarray(steps)
-    if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer):
-        raise ValueError(f"steps must be a non-empty 1-D integer array, got {steps!r}")
-    if steps[0] < 0 or np.any(np.diff(steps) < 0):
-        raise ValueError("steps must be >= 0 and sorted")
+    steps = check_steps(steps)
     n = int(max(steps[-1], 1))
     with jax.enable_x64(True):
         if optimizer.kind == "sgd":

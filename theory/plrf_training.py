@@ -73,6 +73,7 @@ __all__ = [
     "Optimizer",
     "check_momentum",
     "check_schedule",
+    "check_steps",
     "critical_batch",
     "critical_batch_from_steps",
     "dana_delta",
@@ -371,6 +372,16 @@ def check_schedule(spectrum: Spectrum, gamma, batch: int, multipliers) -> float:
 # --------------------------------------------------------------------------------------------
 # The validated entry point
 # --------------------------------------------------------------------------------------------
+def check_steps(steps) -> np.ndarray:
+    """``steps`` as a non-empty, sorted 1-D integer array ``>= 0``, else a one-line ValueError."""
+    steps = np.asarray(steps)
+    if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer):
+        raise ValueError(f"steps must be a non-empty 1-D integer array, got {steps!r}")
+    if steps[0] < 0 or np.any(np.diff(steps) < 0):
+        raise ValueError("steps must be >= 0 and sorted")
+    return steps
+
+
 _scheduled_jit = jax.jit(scheduled_loss_curve)
 _momentum_jit = jax.jit(momentum_loss_curve)
 
@@ -401,11 +412,7 @@ def expected_loss_trained(
     """
     gamma = check_float("learning_rate", gamma, low=0.0, strict=True, high=math.inf)
     batch = check_int("batch", batch, 1)
-    steps = np.asarray(steps)
-    if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer):
-        raise ValueError(f"steps must be a non-empty 1-D integer array, got {steps!r}")
-    if steps[0] < 0 or np.any(np.diff(steps) < 0):
-        raise ValueError("steps must be >= 0 and sorted")
+    steps = check_steps(steps)
     n = int(max(steps[-1], 1))
     m = as_multipliers(Constant() if schedule is None else schedule, n)
     optimizer = optimizer or Optimizer()
