@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from simulations.plrf import limits, training, training_analysis, training_wfree
+from simulations.plrf import limits, training, training_analysis, training_plots, training_wfree
 from theory import plrf as P
 from theory import plrf_longrun as L
 from theory import plrf_training as T
@@ -105,6 +105,9 @@ def test_time_slope_and_rows():
     gain = got[("dana", "time_exponent_gain")]
     assert gain.predicted == pytest.approx(0.75) and gain.measured > 0.0
     assert got[("dana", "time_exponent")].extras["verdict"] in ("settled", "still moving")
+    fig = training_plots.time_exponents_figure(times)  # one panel, SGD and DANA lines + asymptotes
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    assert len(ax.get_lines()) == 4
 
 
 def test_long_dana_frontier_outscales_sgd():

@@ -33,7 +33,7 @@ from jax import lax
 from theory import plrf as theory_plrf
 from theory._plrf_volterra import Spectrum, stability_check
 from theory.checks import check_float, check_int
-from theory.plrf_training import Optimizer, check_momentum, check_steps
+from theory.plrf_training import Optimizer, check_momentum, check_steps, momentum_step
 
 __all__ = ["coefficients_at", "dana_time_power", "momentum_loss_at", "time_exponents"]
 
@@ -59,23 +59,14 @@ def coefficients_at(optimizer: Optimizer, gamma, r):
 
 
 def _run(spectrum: Spectrum, batch, optimizer: Optimizer, gamma, steps):
-    """The recursion of :func:`theory.plrf_training.momentum_loss_curve`, one ``fori_loop``
+    """:func:`theory.plrf_training.momentum_step` with in-loop coefficients, one ``fori_loop``
     between consecutive ``steps``; returns ``P`` at ``steps``."""
     lam, target, counts, p_star = (jnp.asarray(x, jnp.result_type(float)) for x in spectrum)
     batch = jnp.asarray(batch, lam.dtype)
 
     def one_step(r, state):
-        a, b, c = state
-        g1, g2, g3, keep = coefficients_at(optimizer, gamma, r)
-        lr = g2 + g3 * g1
-        t11, t12, t21, t22 = 1.0 - lr * batch * lam, -g3 * keep, g1 * batch * lam, keep
-        v1, v2 = -lr, g1
-        p = p_star + jnp.sum(a)
-        noise = batch * lam**2 * (a + counts * p)
-        a2 = t11 * t11 * a + 2.0 * t11 * t12 * b + t12 * t12 * c + v1 * v1 * noise
-        b2 = t11 * t21 * a + (t11 * t22 + t12 * t21) * b + t12 * t22 * c + v1 * v2 * noise
-        c2 = t21 * t21 * a + 2.0 * t21 * t22 * b + t22 * t22 * c + v2 * v2 * noise
-        return a2, b2, c2
+        coeffs = coefficients_at(optimizer, gamma, r)
+        return momentum_step(state, lam, counts, p_star, batch, *coeffs)[0]
 
     def segment(carry, stop):
         start, state = carry
@@ -121,20 +112,10 @@ def momentum_loss_at(
         else:
             probe = np.unique(np.geomspace(1, n, 48).astype(np.int64) - 1)
             coeffs = np.stack([np.asarray(coefficients_at(optimizer, gamma, r)) for r in probe], -1)
-            check_momentum(_moving_modes(spectrum, gamma), batch, tuple(coeffs), n_probe=probe.size)
+            check_momentum(spectrum, batch, tuple(coeffs), n_probe=probe.size)
         spec = Spectrum(*(jnp.asarray(np.asarray(x, np.float64)) for x in spectrum))
         p = _run_jit(spec, float(batch), optimizer, float(gamma), jnp.asarray(steps, jnp.int64))
         return np.asarray(p, np.float64)
-
-
-def _moving_modes(spectrum: Spectrum, gamma: float) -> Spectrum:
-    """The modes with ``γλ > 1e-12``: below, a mode moves by less than a rounding error per step
-    and its per-mode radius rounds to exactly 1 (a marginal mode, not a divergent one; at
-    ``d = 2^40`` the W-free spectrum reaches ``λ ≈ 1e−26``); their share of ``‖K‖`` is
-    ``≲ 1e−12`` per mode."""
-    lam = np.asarray(spectrum.eigenvalues, np.float64)
-    keep = gamma * lam > 1e-12
-    return Spectrum(*(np.asarray(x, np.float64)[keep] for x in spectrum[:3]), spectrum.p_star)
 
 
 def dana_time_power(alpha) -> float:

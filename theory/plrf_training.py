@@ -83,6 +83,7 @@ __all__ = [
     "max_stable_learning_rate",
     "momentum_kernel_norm",
     "momentum_loss_curve",
+    "momentum_step",
     "scheduled_loss_at",
     "scheduled_loss_curve",
     "steps_to_target",
@@ -278,18 +279,25 @@ def momentum_loss_curve(spectrum: Spectrum, batch, g1, g2, g3, keep):
     coeffs = tuple(jnp.asarray(x, lam.dtype) for x in (g1, g2, g3, keep))
 
     def step(state, c_r):
-        a, b, c = state
-        t11, t12, t21, t22, v1, v2 = _mode_operator(lam, batch, *c_r)
-        p = p_star + jnp.sum(a)
-        noise = batch * lam**2 * (a + counts * p)
-        a2 = t11 * t11 * a + 2.0 * t11 * t12 * b + t12 * t12 * c + v1 * v1 * noise
-        b2 = t11 * t21 * a + (t11 * t22 + t12 * t21) * b + t12 * t22 * c + v1 * v2 * noise
-        c2 = t21 * t21 * a + 2.0 * t21 * t22 * b + t22 * t22 * c + v2 * v2 * noise
-        return (a2, b2, c2), p
+        return momentum_step(state, lam, counts, p_star, batch, *c_r)
 
     zero = jnp.zeros_like(target)
     (a, _, _), p = lax.scan(step, (target, zero, zero), coeffs)
     return jnp.concatenate([p, (p_star + jnp.sum(a))[None]])
+
+
+def momentum_step(state, lam, counts, p_star, batch, g1, g2, g3, keep):
+    """One step of the Gen-Mom second-moment recursion (module docstring):
+    ``((a, b, c), coefficients of step r) -> ((a', b', c'), P(r))``, with
+    ``(a, b, c) = counts·λ·(E δ², E δy, E y²)`` per mode. Jittable."""
+    a, b, c = state
+    t11, t12, t21, t22, v1, v2 = _mode_operator(lam, batch, g1, g2, g3, keep)
+    p = p_star + jnp.sum(a)
+    noise = batch * lam**2 * (a + counts * p)
+    a2 = t11 * t11 * a + 2.0 * t11 * t12 * b + t12 * t12 * c + v1 * v1 * noise
+    b2 = t11 * t21 * a + (t11 * t22 + t12 * t21) * b + t12 * t22 * c + v1 * v2 * noise
+    c2 = t21 * t21 * a + 2.0 * t21 * t22 * b + t22 * t22 * c + v2 * v2 * noise
+    return (a2, b2, c2), p
 
 
 # --------------------------------------------------------------------------------------------
@@ -321,9 +329,14 @@ def momentum_kernel_norm(spectrum: Spectrum, batch, g1, g2, g3, keep) -> tuple[f
     ``‖K‖ = Σ_i Bλ_i² counts_i [(I − A_i)⁻¹ w_i]_a`` (the total response of ``P`` to a unit
     ``P``); ``inf`` when a per-mode radius is ``>= 1``. For SGD it equals
     ``Σ_i γλ_i/(2 − γ(B+1)λ_i)`` (:func:`theory.plrf.kernel_norm`).
+
+    Modes with ``(γ2 + γ3γ1)Bλ < 1e-12`` (e.g. W-free at ``d = 2^40``) are left out: their radius
+    rounds to exactly 1 (marginal, not divergent) and their share of ``‖K‖`` is ``< 1e-12``.
     """
     lam = np.asarray(spectrum.eigenvalues, np.float64)
     counts = np.asarray(spectrum.counts, np.float64)
+    moving = (float(g2) + float(g3) * float(g1)) * float(batch) * lam > 1e-12
+    lam, counts = lam[moving], counts[moving]
     A, w = _operators(lam, float(batch), float(g1), float(g2), float(g3), float(keep))
     radius = float(np.max(np.abs(np.linalg.eigvals(A)))) if lam.size else 0.0
     if radius >= 1.0:
